@@ -1,0 +1,6 @@
+"""``python -m stylelab`` is the same as the ``stylelab`` console script."""
+
+from stylelab.cli import main
+
+if __name__ == "__main__":
+    main()
