@@ -162,7 +162,9 @@ class VGGEncoder(nn.Module):
             if isinstance(module, nn.Conv2d):
                 fan_in = module.in_channels * 9
                 with torch.no_grad():
-                    module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * (2 / fan_in) ** 0.5)
+                    module.weight.copy_(
+                        torch.randn(module.weight.shape, generator=generator) * (2 / fan_in) ** 0.5
+                    )
                     module.bias.zero_()
 
     def _load(self, weights: str, weights_path: str | None) -> None:
@@ -172,7 +174,10 @@ class VGGEncoder(nn.Module):
         own = self.features.state_dict()
         missing = [k for k in own if k not in state]
         if missing:
-            raise ValueError(f"weights {weights!r} do not cover layers up to {self.layer_names[-1]} (missing {missing[:4]})")
+            raise ValueError(
+                f"weights {weights!r} do not cover layers up to {self.layer_names[-1]} "
+                f"(missing {missing[:4]})"
+            )
         self.features.load_state_dict({k: state[k] for k in own})
 
     def preprocess(self, x: Tensor) -> Tensor:
@@ -238,6 +243,7 @@ class VGGEncoder(nn.Module):
         return super().train(False if getattr(self, "frozen", False) else mode)
 
     def extra_repr(self) -> str:
+        """Summary shown in ``print(encoder)``."""
         return (
             f"arch={self.arch}, weights={self.weights_name}, last={self.layer_names[-1]}, "
             f"padding={self.padding}, pool={self.pool}, input_norm={self.input_norm}"

