@@ -14,8 +14,12 @@ Every method:
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import os
 from abc import abstractmethod
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import lightning as L
@@ -76,6 +80,68 @@ class StyleTransferMethod(L.LightningModule):
         """One line naming the configuration (encoder weights, layers...) for tables and logs."""
         return self.method_name
 
+    # ------------------------------------------------------------------ `stylelab stylize` hooks
+    @classmethod
+    def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add the method's own ``stylelab stylize`` options (default: none)."""
+
+    def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
+        """Turn parsed ``stylize`` options into keyword arguments of :meth:`stylize`."""
+        return {k: v for k, v in vars(options).items() if v is not None}
+
+    def stylize_files(
+        self,
+        contents: list[Path],
+        styles: list[Path],
+        output: Path,
+        options: argparse.Namespace,
+        load: Callable[[Path], Tensor],
+    ) -> int:
+        """Write ``<content>__<style>.png`` for every (content, style) pair; returns the exit code.
+
+        Methods whose inputs are not one style image per output (style banks, several weighted
+        styles, masks, libraries) override this.
+
+        Args:
+            contents: Content image files.
+            styles: Style image files.
+            output: Existing output folder.
+            options: The method's parsed ``stylize`` options.
+            load: Reads a file as ``(1, 3, H, W)`` RGB [0, 1] on the method's device.
+        """
+        from stylelab.data.errors import UnreadableImageError
+        from stylelab.data.image_io import save_image
+
+        if not styles:
+            raise SystemExit(f"stylelab stylize: {self.method_name} needs --style images")
+        kwargs = self.stylize_options(options)
+        written = skipped = 0
+        for style_path in styles:
+            try:
+                style = load(style_path)
+            except UnreadableImageError as error:
+                print(f"skipped style {style_path}: {error}")
+                skipped += 1
+                continue
+            for content_path in contents:
+                try:
+                    content = load(content_path)
+                except UnreadableImageError as error:
+                    print(f"skipped content {content_path}: {error}")
+                    skipped += 1
+                    continue
+                with torch.no_grad():
+                    result = stylize_any_size(self, content, style, **kwargs)
+                target = output / f"{content_path.stem}__{style_path.stem}.png"
+                save_image(result[0].cpu(), target)
+                written += 1
+                print(f"wrote {target}")
+        print(
+            f"{written} image(s) written to {output}"
+            + (f"; {skipped} unreadable input(s) skipped" if skipped else "")
+        )
+        return 0 if written else 1
+
     # ------------------------------------------------------------------ shared plumbing
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         """Stylize a datamodule batch."""
@@ -88,6 +154,19 @@ class StyleTransferMethod(L.LightningModule):
             self.skipped_files[path] = self.skipped_files.get(path, 0) + 1
         if skipped or batch_idx == 0:
             self.log("data/skipped_files", float(len(self.skipped_files)), on_step=True, reduce_fx="max")
+
+    def on_fit_end(self) -> None:
+        """Report every file the data pipeline skipped during training (with the reason, if known)."""
+        if not self.skipped_files:
+            return
+        reasons: dict[str, str] = {}
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None and hasattr(datamodule, "skip_report"):
+            reasons = datamodule.skip_report()
+        lines = [f"  - {path}: {reasons.get(path, 'unreadable')}" for path in sorted(self.skipped_files)]
+        self.print(
+            f"{len(self.skipped_files)} unreadable file(s) were skipped during training:\n" + "\n".join(lines)
+        )
 
     def checked_loss(self, total: Tensor, terms: dict[str, Tensor]) -> Tensor | None:
         """Log loss terms and guard against non-finite values.
@@ -156,8 +235,9 @@ def load_method(
     if not name:
         raise ValueError(f"{path} has no 'stylelab_method' entry: it was not written by a stylelab method")
     cls = method_class(name)
-    hparams = dict(checkpoint.get("hyper_parameters", {}))
-    hparams.pop("_instantiator", None)
+    accepted = inspect.signature(cls.__init__).parameters
+    # LightningCLI adds bookkeeping entries (``_class_path``, ``_instantiator``); keep real arguments only
+    hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k in accepted}
     model = cls(**hparams)
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()

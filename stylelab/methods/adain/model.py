@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylelab.backbones import VGGEncoder
+from stylelab.losses import mean_std_style_loss
 from stylelab.nn import MirroredVGGDecoder
-from stylelab.ops import adain, mean_std
+from stylelab.ops import adain
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
@@ -69,9 +70,5 @@ class AdaINNet(nn.Module):
         output = self.decoder(target)
         out_feats = self.encoder(output, self.style_layers)
         loss_c = F.mse_loss(out_feats["relu4_1"], target)
-        loss_s = content.new_zeros(())
-        for layer in self.style_layers:
-            mu_o, sd_o = mean_std(out_feats[layer], eps=self.eps)
-            mu_s, sd_s = mean_std(style_feats[layer], eps=self.eps)
-            loss_s = loss_s + F.mse_loss(mu_o, mu_s) + F.mse_loss(sd_o, sd_s)
+        loss_s = mean_std_style_loss(out_feats, style_feats, self.style_layers, eps=self.eps)
         return {"content": loss_c, "style": loss_s}

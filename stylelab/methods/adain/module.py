@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any, Literal
 
 import torch
@@ -50,6 +51,11 @@ class AdaIN(StyleTransferMethod):
             f"AdaIN, VGG-19 {self.hparams.encoder_weights or 'random'} relu4_1, "
             f"style mean/std {','.join(self.net.style_layers)}, λ={self.hparams.style_weight}"
         )
+
+    @classmethod
+    def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """``--alpha``: content (0) to style (1) trade-off."""
+        parser.add_argument("--alpha", type=float, default=None, help="style strength in [0, 1]")
 
     def stylize(self, content: Tensor, style: Tensor, alpha: float | None = None, **options: Any) -> Tensor:
         """Stylize RGB [0,1] ``(B,3,H,W)`` content; ``alpha`` blends content (0) and style (1) features."""

@@ -1,0 +1,6 @@
+"""Lightning callbacks shared by every method."""
+
+from stylelab.callbacks.evaluation import DEFAULT_METRICS, REFERENCE, StyleEvaluation, build_metric
+from stylelab.callbacks.grid import letterbox, pair_grid
+
+__all__ = ["DEFAULT_METRICS", "REFERENCE", "StyleEvaluation", "build_metric", "letterbox", "pair_grid"]
