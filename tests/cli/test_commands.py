@@ -48,15 +48,39 @@ def test_weights_check(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_fit_then_stylize_any_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    main(["fit", "--config", str(CONFIGS / "adain.yaml"), *FAST, "--trainer.max_steps=2",
-          "--trainer.default_root_dir=run", "--trainer.callbacks+=ModelCheckpoint",
-          "--trainer.callbacks.dirpath=ckpt", "--trainer.callbacks.save_last=true"])  # fmt: skip
+    main(
+        [
+            "fit",
+            "--config",
+            str(CONFIGS / "adain.yaml"),
+            *FAST,
+            "--trainer.max_steps=2",
+            "--trainer.default_root_dir=run",
+            "--trainer.callbacks+=ModelCheckpoint",
+            "--trainer.callbacks.dirpath=ckpt",
+            "--trainer.callbacks.save_last=true",
+        ]
+    )
     checkpoint = tmp_path / "ckpt" / "last.ckpt"
     assert checkpoint.is_file()
     contents = write_images(tmp_path / "c", 2, 7, size=(45, 61))
     styles = write_images(tmp_path / "s", 1, 8, size=(33, 40), ext="png")
-    assert main(["stylize", "--checkpoint", str(checkpoint), "--content", str(tmp_path / "c"),
-                 "--style", str(styles[0]), "--output", str(tmp_path / "out")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "stylize",
+                "--checkpoint",
+                str(checkpoint),
+                "--content",
+                str(tmp_path / "c"),
+                "--style",
+                str(styles[0]),
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     outputs = sorted((tmp_path / "out").glob("*.png"))
     assert len(outputs) == len(contents)
     assert Image.open(outputs[0]).size == (61, 45)  # any image size: output matches the content
@@ -78,10 +102,52 @@ def test_bad_files_train_to_the_end_with_skip_report(
         good.getvalue()[: len(good.getvalue()) // 2]
     )
     _cmyk_jpeg(tmp_path / "data" / "content" / "cmyk.jpg")
-    main(["fit", "--config", str(CONFIGS / "adain.yaml"), "--config", str(CONFIGS / "data" / "folders.yaml"),
-          *FAST, "--trainer.max_epochs=2", "--trainer.max_steps=-1",
-          "--data.init_args.val_fraction=0", "--data.init_args.test_fraction=0",
-          "--trainer.limit_val_batches=0"])  # fmt: skip
+    main(
+        [
+            "fit",
+            "--config",
+            str(CONFIGS / "adain.yaml"),
+            "--config",
+            str(CONFIGS / "data" / "folders.yaml"),
+            *FAST,
+            "--trainer.max_epochs=2",
+            "--trainer.max_steps=-1",
+            "--data.init_args.val_fraction=0",
+            "--data.init_args.test_fraction=0",
+            "--trainer.limit_val_batches=0",
+        ]
+    )
     out = capsys.readouterr().out
     assert "1 unreadable file(s) were skipped during training" in out
     assert "truncated.jpg" in out and "cmyk.jpg" not in out.split("skipped during training")[1]
+
+
+def test_interrupted_fit_resumes_from_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.chdir(tmp_path)
+    checkpointing = [
+        "--trainer.callbacks+=ModelCheckpoint",
+        "--trainer.callbacks.dirpath=ckpt",
+        "--trainer.callbacks.save_last=true",
+        "--data.init_args.samples_per_epoch=4",
+    ]
+    main(["fit", "--config", str(CONFIGS / "adain.yaml"), *FAST, *checkpointing, "--trainer.max_steps=2"])
+    first = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
+    assert first["global_step"] == 2
+    main(
+        [
+            "fit",
+            "--config",
+            str(CONFIGS / "adain.yaml"),
+            *FAST,
+            *checkpointing,
+            "--trainer.max_steps=4",
+            "--ckpt_path=ckpt/last.ckpt",
+        ]
+    )
+    resumed = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
+    assert resumed["global_step"] == 4
+    # the optimiser state was carried over: Adam's step count continues from 2
+    adam = resumed["optimizer_states"][0]["state"]
+    assert int(next(iter(adam.values()))["step"]) == 4
