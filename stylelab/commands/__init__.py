@@ -1,6 +1,6 @@
 """Sub-commands of ``stylelab`` beside LightningCLI's ``fit|validate|test|predict``.
 
-Built in: ``weights`` and ``stylize``. A method package adds its own (``library`` for knowledge
+Built in: ``weights``, ``stylize`` and ``benchmark``. A method package adds its own (``library`` for knowledge
 transfer, ``pcakd`` for PCA-KD...) by calling :func:`register_command` when it is imported; every
 method package is imported before the command line is parsed.
 """
@@ -43,6 +43,7 @@ def register_command(command: Command) -> Command:
 
 
 def _load_all() -> None:
+    import stylelab.commands.benchmark  # noqa: F401
     import stylelab.commands.stylize  # noqa: F401
     import stylelab.commands.weights  # noqa: F401
     import stylelab.methods  # noqa: F401  (method packages register their commands)

@@ -80,6 +80,15 @@ class StyleTransferMethod(L.LightningModule):
         """One line naming the configuration (encoder weights, layers...) for tables and logs."""
         return self.method_name
 
+    @classmethod
+    def for_benchmark(cls) -> StyleTransferMethod:
+        """An instance ready for ``stylelab benchmark`` timing (default: the default constructor).
+
+        Timing does not depend on trained weights; methods that need fitted state (a library, an
+        index, eigenbases) override this to build a small one.
+        """
+        return cls()
+
     # ------------------------------------------------------------------ `stylelab stylize` hooks
     @classmethod
     def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:

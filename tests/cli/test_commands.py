@@ -151,3 +151,14 @@ def test_interrupted_fit_resumes_from_checkpoint(tmp_path: Path, monkeypatch: py
     # the optimiser state was carried over: Adam's step count continues from 2
     adam = resumed["optimizer_states"][0]["state"]
     assert int(next(iter(adam.values()))["step"]) == 4
+
+
+def test_benchmark_writes_a_table_naming_the_device(tmp_path: Path) -> None:
+    output = tmp_path / "bench.md"
+    assert main(["benchmark", "--methods", "adain", "--sizes", "32", "48", "--style-size", "32",
+                 "--warmup", "0", "--repeats", "1", "--output", str(output)]) == 0  # fmt: skip
+    table = output.read_text()
+    assert "Device: CPU" in table
+    assert table.count("| adain |") == 2 and "32x32" in table and "48x48" in table
+    with pytest.raises(SystemExit, match="unknown methods"):
+        main(["benchmark", "--methods", "nosuchmethod"])
