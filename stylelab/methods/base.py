@@ -124,20 +124,24 @@ class StyleTransferMethod(L.LightningModule):
         if not styles:
             raise SystemExit(f"stylelab stylize: {self.method_name} needs --style images")
         kwargs = self.stylize_options(options)
-        written = skipped = 0
-        for style_path in styles:
+        unreadable: set[Path] = set()
+
+        def try_load(path: Path) -> Tensor | None:
+            if path in unreadable:
+                return None
             try:
-                style = load(style_path)
+                return load(path)
             except UnreadableImageError as error:
-                print(f"skipped style {style_path}: {error}")
-                skipped += 1
+                print(f"skipped {path}: {error}")
+                unreadable.add(path)
+                return None
+
+        written = 0
+        for style_path in styles:
+            if (style := try_load(style_path)) is None:
                 continue
             for content_path in contents:
-                try:
-                    content = load(content_path)
-                except UnreadableImageError as error:
-                    print(f"skipped content {content_path}: {error}")
-                    skipped += 1
+                if (content := try_load(content_path)) is None:
                     continue
                 with torch.no_grad():
                     result = stylize_any_size(self, content, style, **kwargs)
@@ -145,10 +149,8 @@ class StyleTransferMethod(L.LightningModule):
                 save_image(result[0].cpu(), target)
                 written += 1
                 print(f"wrote {target}")
-        print(
-            f"{written} image(s) written to {output}"
-            + (f"; {skipped} unreadable input(s) skipped" if skipped else "")
-        )
+        skipped = f"; {len(unreadable)} unreadable input(s) skipped" if unreadable else ""
+        print(f"{written} image(s) written to {output}{skipped}")
         return 0 if written else 1
 
     # ------------------------------------------------------------------ shared plumbing

@@ -155,10 +155,64 @@ def test_interrupted_fit_resumes_from_checkpoint(tmp_path: Path, monkeypatch: py
 
 def test_benchmark_writes_a_table_naming_the_device(tmp_path: Path) -> None:
     output = tmp_path / "bench.md"
-    assert main(["benchmark", "--methods", "adain", "--sizes", "32", "48", "--style-size", "32",
-                 "--warmup", "0", "--repeats", "1", "--output", str(output)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "benchmark",
+                "--methods",
+                "adain",
+                "--sizes",
+                "32",
+                "48",
+                "--style-size",
+                "32",
+                "--warmup",
+                "0",
+                "--repeats",
+                "1",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     table = output.read_text()
     assert "Device: CPU" in table
     assert table.count("| adain |") == 2 and "32x32" in table and "48x48" in table
     with pytest.raises(SystemExit, match="unknown methods"):
         main(["benchmark", "--methods", "nosuchmethod"])
+
+
+def test_stylize_skips_unreadable_inputs_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from stylelab.methods import AdaIN
+
+    model = AdaIN(encoder_weights=None)
+    checkpoint = {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams)}
+    model.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, tmp_path / "m.ckpt")
+    write_images(tmp_path / "c", 2, 3, size=(24, 24))
+    (tmp_path / "c" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    write_images(tmp_path / "s", 2, 4, size=(24, 24))
+    assert (
+        main(
+            [
+                "stylize",
+                "--checkpoint",
+                str(tmp_path / "m.ckpt"),
+                "--content",
+                str(tmp_path / "c"),
+                "--style",
+                str(tmp_path / "s"),
+                "--output",
+                str(tmp_path / "out"),
+                "--alpha",
+                "0.5",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert len(list((tmp_path / "out").glob("*.png"))) == 4
+    assert out.count("skipped /") == 1 and "1 unreadable input(s) skipped" in out
