@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
@@ -25,6 +26,7 @@ def main(args: Sequence[str] | None = None) -> int:
         Process exit code (LightningCLI commands exit through Lightning).
     """
     argv = list(sys.argv[1:] if args is None else args)
+    _quiet_known_warnings()
     if not argv or argv[0] in ("-h", "--help"):
         from stylelab.commands import build_parser
 
@@ -38,6 +40,14 @@ def main(args: Sequence[str] | None = None) -> int:
         return run_extra_command(argv)
     run_lightning_cli(None if args is None else argv)
     return 0
+
+
+def _quiet_known_warnings() -> None:
+    """Silence two Lightning warnings that are expected here and would hide real ones."""
+    # frozen feature extractors stay in eval mode on purpose (VGGEncoder.train keeps them there)
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+    # Lightning 2.6 calls a torch pytree API that torch 2.14 deprecated
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 
 def run_lightning_cli(argv: list[str] | None, run: bool = True):  # noqa: ANN201 - LightningCLI instance

@@ -1,7 +1,7 @@
 """AdaIN (Huang & Belongie, ICCV 2017): the baseline every method in stylelab compares against.
 
 ``output = D(t)``, ``t = (1 - alpha) · f(c) + alpha · AdaIN(f(c), f(s))``, with ``f`` the frozen VGG-19 up to
-relu4_1 and ``D`` the mirrored decoder. Training minimises
+relu4_1 (option: relu3_1) and ``D`` the mirrored decoder. Training minimises
 ``L = L_c + λ L_s``, ``L_c = MSE(f(D(t)), t)``, ``L_s = Σ_l MSE(μ(φ_l(D(t))), μ(φ_l(s))) + MSE(σ(·), σ(·))``
 over relu1_1, relu2_1, relu3_1, relu4_1.
 """
@@ -22,11 +22,13 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
 
 class AdaINNet(nn.Module):
-    """Encoder (frozen VGG-19 to relu4_1), AdaIN, mirrored decoder.
+    """Encoder (frozen VGG-19 to ``layer``), AdaIN, mirrored decoder.
 
     Args:
         encoder_weights: Weights registry name for the VGG-19 (``None``: random, for tests).
-        style_layers: Taps of the mean/std style loss.
+        layer: Tap where AdaIN is applied and the decoder starts (paper: ``relu4_1``; ``relu3_1`` is the
+            shallower, faster-to-train variant).
+        style_layers: Taps of the mean/std style loss (default: every ``reluK_1`` up to ``layer``).
         eps: Variance epsilon of AdaIN and of the loss statistics (pytorch-AdaIN: 1e-5, unbiased).
         upsample: Decoder upsampling mode.
     """
@@ -34,26 +36,32 @@ class AdaINNet(nn.Module):
     def __init__(
         self,
         encoder_weights: str | None = "vgg19_caffe_q8",
-        style_layers: Sequence[str] = STYLE_LAYERS,
+        layer: str = "relu4_1",
+        style_layers: Sequence[str] | None = None,
         eps: float = 1e-5,
         upsample: str = "nearest",
     ) -> None:
         super().__init__()
-        self.encoder = VGGEncoder("vgg19", weights=encoder_weights, last_tap="relu4_1")
-        self.decoder = MirroredVGGDecoder("relu4_1", padding="reflect", upsample=upsample)  # type: ignore[arg-type]
+        if layer not in STYLE_LAYERS:
+            raise ValueError(f"layer must be one of {STYLE_LAYERS}, got {layer!r}")
+        self.layer = layer
+        self.encoder = VGGEncoder("vgg19", weights=encoder_weights, last_tap=layer)
+        self.decoder = MirroredVGGDecoder(layer, padding="reflect", upsample=upsample)  # type: ignore[arg-type]
+        if style_layers is None:
+            style_layers = STYLE_LAYERS[: STYLE_LAYERS.index(layer) + 1]
         self.style_layers = tuple(style_layers)
         self.eps = eps
 
     def transfer(self, content_feat: Tensor, style_feat: Tensor, alpha: float = 1.0) -> Tensor:
-        """AdaIN target ``t`` blended with the content feature by ``alpha``: ``(B, 512, h, w)``."""
+        """AdaIN target ``t`` blended with the content feature by ``alpha``: ``(B, C, h, w)``."""
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         return adain(content_feat, style_feat, eps=self.eps, alpha=alpha)
 
     def forward(self, content: Tensor, style: Tensor, alpha: float = 1.0) -> Tensor:
         """Stylize ``(B,3,H,W)`` content with ``(B or 1,3,H_s,W_s)`` style; returns unclamped RGB."""
-        content_feat = self.encoder(content)["relu4_1"]
-        style_feat = self.encoder(style)["relu4_1"]
+        content_feat = self.encoder(content)[self.layer]
+        style_feat = self.encoder(style)[self.layer]
         if style_feat.shape[0] == 1 and content_feat.shape[0] > 1:
             style_feat = style_feat.expand(content_feat.shape[0], -1, -1, -1)
         return self.decoder(self.transfer(content_feat, style_feat, alpha))
@@ -64,11 +72,12 @@ class AdaINNet(nn.Module):
         Returns:
             ``{"content": L_c, "style": L_s}`` scalars.
         """
-        style_feats = self.encoder(style, self.style_layers)
-        content_feat = self.encoder(content)["relu4_1"]
-        target = self.transfer(content_feat, style_feats["relu4_1"])
+        taps = sorted({*self.style_layers, self.layer}, key=self.encoder.index_of)
+        style_feats = self.encoder(style, taps)
+        content_feat = self.encoder(content)[self.layer]
+        target = self.transfer(content_feat, style_feats[self.layer])
         output = self.decoder(target)
-        out_feats = self.encoder(output, self.style_layers)
-        loss_c = F.mse_loss(out_feats["relu4_1"], target)
+        out_feats = self.encoder(output, taps)
+        loss_c = F.mse_loss(out_feats[self.layer], target)
         loss_s = mean_std_style_loss(out_feats, style_feats, self.style_layers, eps=self.eps)
         return {"content": loss_c, "style": loss_s}

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from stylelab.methods.adain.model import STYLE_LAYERS, AdaINNet
+from stylelab.methods.adain.model import AdaINNet
 from stylelab.methods.base import StyleTransferMethod
 
 
@@ -17,6 +17,7 @@ class AdaIN(StyleTransferMethod):
 
     Args:
         encoder_weights: VGG-19 weights registry name (``None``: random init, for tests only).
+        layer: Where AdaIN is applied (paper ``relu4_1``; ``relu3_1`` trains faster, used by the demo).
         content_weight: Weight of the content loss (paper: 1).
         style_weight: Weight λ of the mean/std style loss (pytorch-AdaIN default 10).
         lr: Adam learning rate (paper 1e-4).
@@ -32,6 +33,7 @@ class AdaIN(StyleTransferMethod):
     def __init__(
         self,
         encoder_weights: str | None = "vgg19_caffe_q8",
+        layer: str = "relu4_1",
         content_weight: float = 1.0,
         style_weight: float = 10.0,
         lr: float = 1e-4,
@@ -43,12 +45,12 @@ class AdaIN(StyleTransferMethod):
     ) -> None:
         super().__init__(on_nonfinite=on_nonfinite)
         self.save_hyperparameters()
-        self.net = AdaINNet(encoder_weights, style_layers or list(STYLE_LAYERS), eps=eps)
+        self.net = AdaINNet(encoder_weights, layer, style_layers, eps=eps)
 
     def variant(self) -> str:
         """Configuration string for tables."""
         return (
-            f"AdaIN, VGG-19 {self.hparams.encoder_weights or 'random'} relu4_1, "
+            f"AdaIN, VGG-19 {self.hparams.encoder_weights or 'random'} {self.net.layer}, "
             f"style mean/std {','.join(self.net.style_layers)}, λ={self.hparams.style_weight}"
         )
 
