@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from stylelab.backbones import WeightsNotFoundError
 from stylelab.cli import main
 
 from .conftest import CONFIGS, FAST
@@ -17,7 +18,10 @@ DATA_CONFIGS = sorted((CONFIGS / "data").glob("*.yaml"))
 @pytest.mark.parametrize("config", METHOD_CONFIGS, ids=lambda p: p.stem)
 def test_method_config_fast_dev_run(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    main(["fit", "--config", str(config), *FAST, "--trainer.fast_dev_run=true"])
+    try:
+        main(["fit", "--config", str(config), *FAST, "--trainer.fast_dev_run=true"])
+    except WeightsNotFoundError as error:  # e.g. VGG-16 loss networks without ../shared/data or internet
+        pytest.skip(f"{config.name} needs weights that are not available here: {str(error).splitlines()[0]}")
 
 
 @pytest.mark.parametrize("config", DATA_CONFIGS, ids=lambda p: p.stem)
