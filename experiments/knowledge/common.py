@@ -1,0 +1,102 @@
+"""Shared pieces of the knowledge-transfer experiments: real images, the nine libraries, content crops.
+
+The shared data folder is found through ``$STYLELAB_SHARED_DATA`` (weights through ``$STYLELAB_WEIGHTS``,
+default ``$STYLELAB_SHARED_DATA/weights``). Per-image libraries are built once (reference-code settings:
+shorter side 512, 4x4 windows, stride 1, NCC 0.9 per image) and cached under
+``outputs/knowledge/libraries`` (override with ``$STYLELAB_LIBRARIES``); the nine libraries of one to
+three images are combinations of them, exactly what building them from scratch would give because the
+reference code de-duplicates per image.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from stylelab.data import load_image
+from stylelab.data.transforms import center_crop, resize_shorter
+from stylelab.methods.knowledge import EncoderSpec, KnowledgeLibrary, build_library, combine_libraries
+from stylelab.methods.knowledge.library import BuildSettings, list_libraries, load_library
+
+REPO = Path(__file__).resolve().parents[2]
+REPORTS = REPO / "reports" / "knowledge"
+CACHE = REPO / "outputs" / "knowledge" / "libraries"
+
+#: Six artworks of the shared data (varied texture and colour).
+STYLES = [
+    "candy.jpg",
+    "mosaic.jpg",
+    "starry_night_crop.jpg",
+    "la_muse.jpg",
+    "brushstrokes.jpg",
+    "composition_vii.jpg",
+]
+#: Nine libraries of one to three images (paper Table 1/2: "9 libraries containing 1-3 images").
+LIBRARIES = {
+    "candy": ["candy"],
+    "mosaic": ["mosaic"],
+    "starry": ["starry_night_crop"],
+    "candy+mosaic": ["candy", "mosaic"],
+    "muse+brush": ["la_muse", "brushstrokes"],
+    "starry+comp": ["starry_night_crop", "composition_vii"],
+    "candy+mosaic+starry": ["candy", "mosaic", "starry_night_crop"],
+    "muse+brush+comp": ["la_muse", "brushstrokes", "composition_vii"],
+    "candy+muse+comp": ["candy", "la_muse", "composition_vii"],
+}
+CONTENTS = ["brad_pitt.jpg", "avril.jpg", "blonde_girl.jpg"]
+
+
+def shared_images() -> Path:
+    """``$STYLELAB_SHARED_DATA/images``; exits with a message when it is not set."""
+    root = os.environ.get("STYLELAB_SHARED_DATA")
+    if not root or not (Path(root) / "images").is_dir():
+        sys.exit("set STYLELAB_SHARED_DATA to the shared data folder (with images/ and weights/)")
+    os.environ.setdefault("STYLELAB_WEIGHTS", str(Path(root) / "weights"))
+    return Path(root) / "images"
+
+
+def library_cache() -> Path:
+    """Library root of the experiments."""
+    root = Path(os.environ.get("STYLELAB_LIBRARIES") or CACHE)
+    os.environ["STYLELAB_LIBRARIES"] = str(root)
+    return root
+
+
+def per_image_libraries(
+    spec: EncoderSpec | None = None, progress: bool = True
+) -> dict[str, KnowledgeLibrary]:
+    """One library per style image, built (and saved) on first use."""
+    images = shared_images()
+    root = library_cache()
+    spec = spec or EncoderSpec()
+    encoder = spec.build()
+    out = {}
+    for file in STYLES:
+        name = Path(file).stem
+        if name not in list_libraries(root):
+            lib = build_library(
+                [images / "style" / file],
+                name,
+                spec,
+                BuildSettings(),
+                progress=progress,
+                encoder_module=encoder,
+            )
+            lib.save(root)
+        out[name] = load_library(name, root)
+    return out
+
+
+def nine_libraries(progress: bool = True) -> dict[str, KnowledgeLibrary]:
+    """The nine libraries of :data:`LIBRARIES` (combinations of the per-image ones)."""
+    single = per_image_libraries(progress=progress)
+    return {name: combine_libraries([single[p] for p in parts], name) for name, parts in LIBRARIES.items()}
+
+
+def content_crop(file: str, size: int = 512) -> torch.Tensor:
+    """A content photo resized (shorter side ``size``) and centre-cropped to ``(1, 3, size, size)``."""
+    image = load_image(shared_images() / "content" / file)
+    return center_crop(resize_shorter(image, size), size)[None]

@@ -1,0 +1,236 @@
+r"""Knowledge transfer (Chen et al., arXiv 2012.11193): encoder, patch search and swap, SELU decoder.
+
+Pipeline for a content image ``x`` and a library ``L`` (paper Sec. 3.5, reference code defaults):
+
+1. ``F = E(x)`` - frozen VGG-19 features at ``relu3_1`` (``(B, 256, H/4, W/4)``);
+2. cut ``F`` into ``4 x 4`` windows with stride 2 (3,969 windows for 512 x 512);
+3. find each window's most similar library patch (an index of :mod:`.index`, BHKM by default);
+4. swap (geometric Eq. 6 or statistics Eq. 7), fold back averaging the overlaps;
+5. ``y = D(F')`` - the decoder trained only to reconstruct images from ``E`` (Eq. 8).
+
+The decoder follows the reference code (``components/Decoder.py``): 5 residual blocks
+``x + SELU(conv(SELU(conv(x))))`` (zero padding, biases), two ``nearest x2 -> reflect pad -> conv
+(no bias) -> SELU`` blocks (Xavier-uniform), one factor-1 block to 3 channels (SELU, no bias), and a
+final biased ``3 -> 3`` convolution clamped to ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from stylelab.methods.knowledge.encoder import EncoderSpec
+from stylelab.methods.knowledge.index import PatchIndex
+from stylelab.methods.knowledge.transfer import Swap, swap_patches
+from stylelab.ops import fold_patches, patch_grid_shape, unfold_patches
+
+
+class ResidualSELUBlock(nn.Module):
+    """``x + SELU(conv3x3(SELU(conv3x3(x))))``, zero padding, biases, no normalisation.
+
+    Shapes:
+        ``(B, C, H, W) -> (B, C, H, W)``.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Residual update."""
+        return x + F.selu(self.conv2(F.selu(self.conv1(x))))
+
+
+class UpsampleBlock(nn.Module):
+    """Nearest ``scale x`` upsampling, reflection pad 1, 3x3 convolution without bias, optional SELU.
+
+    Shapes:
+        ``(B, C_in, H, W) -> (B, C_out, scale H, scale W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, scale: int = 2, activation: bool = True) -> None:
+        super().__init__()
+        self.scale = scale
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, bias=False)
+        nn.init.xavier_uniform_(self.conv.weight)
+        self.activation = activation
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Upsample and convolve."""
+        if self.scale != 1:
+            x = F.interpolate(x, scale_factor=self.scale, mode="nearest")
+        x = self.conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))
+        return F.selu(x) if self.activation else x
+
+
+class KTDecoder(nn.Module):
+    """The reference code's decoder from a ``1 / 2^ups`` feature map to RGB.
+
+    Args:
+        in_channels: Feature channels (256 at relu3_1 / relu3_2).
+        residual_blocks: Number of residual SELU blocks (5).
+        upsamplings: Number of x2 blocks (2 for a 1/4-resolution feature).
+        clamp: Clamp the output to ``[0, 1]`` (reference code) - in eval mode only (see ``forward``).
+
+    Shapes:
+        ``(B, in_channels, h, w) -> (B, 3, h * 2^upsamplings, w * 2^upsamplings)``.
+    """
+
+    def __init__(self, in_channels: int = 256, residual_blocks: int = 5, upsamplings: int = 2,
+                 clamp: bool = True) -> None:  # fmt: skip
+        super().__init__()
+        self.residual = nn.Sequential(*(ResidualSELUBlock(in_channels) for _ in range(residual_blocks)))
+        ups: list[nn.Module] = []
+        channels = in_channels
+        for _ in range(upsamplings):
+            ups.append(UpsampleBlock(channels, channels // 2))
+            channels //= 2
+        ups.append(UpsampleBlock(channels, 3, scale=1))
+        self.upsample = nn.Sequential(*ups)
+        self.output = nn.Conv2d(3, 3, 3)
+        self.clamp = clamp
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Decode features to RGB."""
+        y = self.output(F.pad(self.upsample(self.residual(x)), (1, 1, 1, 1), mode="reflect"))
+        # The code clamps in training too; a clamp has no gradient where it saturates, and a fresh
+        # decoder puts about half its pixels below 0, so training sees the raw output.
+        return y.clamp(0.0, 1.0) if self.clamp and not self.training else y
+
+
+@dataclass
+class Matches:
+    """What the search found for every window of every image of a batch.
+
+    Attributes:
+        indices: ``(B, L)`` library entries (``L = gh * gw`` windows in raster order).
+        similarity: ``(B, L)`` full-patch cosine between each window and its match.
+        grid: ``(gh, gw)`` windows per column / row.
+        feature_size: ``(h, w)`` of the (padded) content feature map.
+        image_size: ``(H, W)`` of the padded content image the windows refer to.
+        stride: Window stride in feature cells.
+        window: Window side in feature cells.
+    """
+
+    indices: Tensor
+    similarity: Tensor
+    grid: tuple[int, int]
+    feature_size: tuple[int, int]
+    image_size: tuple[int, int]
+    stride: int
+    window: int
+
+
+def padded_size(size: int, jump: int, window: int, stride: int) -> int:
+    """Smallest image side ``>= size`` whose feature map (side/jump) is covered exactly by the windows."""
+    side = max(size, window * jump)
+    while side % jump or (side // jump - window) % stride:
+        side += 1
+    return side
+
+
+def pad_image(x: Tensor, height: int, width: int) -> Tensor:
+    """Pad ``(B, 3, H, W)`` bottom/right to ``(height, width)`` (reflect; replicate if too small)."""
+    ph, pw = height - x.shape[-2], width - x.shape[-1]
+    if ph == 0 and pw == 0:
+        return x
+    mode = "reflect" if ph < x.shape[-2] and pw < x.shape[-1] else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+class KnowledgeTransferNet(nn.Module):
+    """Frozen encoder + reconstruction decoder + patch swap (no library inside: it is an argument).
+
+    Args:
+        encoder: Feature spec (default: VGG-19 vgg_normalised, relu3_1).
+        window: Window side on the feature map (code 4).
+        query_stride: Window stride for content patches (code 2).
+        swap: ``"geometric"`` (Eq. 6) or ``"statistics"`` (Eq. 7; code default).
+        stat_eps: Epsilon of the statistics swap (code 2e-5).
+        residual_blocks: Decoder residual blocks (5).
+    """
+
+    def __init__(
+        self,
+        encoder: EncoderSpec | None = None,
+        window: int = 4,
+        query_stride: int = 2,
+        swap: Swap = "geometric",
+        stat_eps: float = 2e-5,
+        residual_blocks: int = 5,
+    ) -> None:
+        super().__init__()
+        self.spec = encoder or EncoderSpec()
+        self.encoder = self.spec.build()
+        jump = self.spec.geometry()[0]
+        channels = self.encoder.features[self.encoder.index_of(self.spec.layer) - 1].out_channels
+        self.decoder = KTDecoder(channels, residual_blocks, upsamplings=jump.bit_length() - 1)
+        self.window, self.query_stride, self.swap, self.stat_eps = window, query_stride, swap, stat_eps
+        self.jump = jump
+
+    def encode(self, x: Tensor) -> Tensor:
+        """``(B, 3, H, W)`` RGB [0, 1] -> ``(B, C, H/jump, W/jump)`` features."""
+        return self.encoder(x, [self.spec.layer])[self.spec.layer]
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Decoder applied to the encoder's features (what training optimises)."""
+        return self.decoder(self.encode(x))
+
+    def query_patches(self, feat: Tensor) -> tuple[Tensor, tuple[int, int]]:
+        """Windows of content features ``(B, C, h, w)`` -> ``((B, L, C, k, k), (gh, gw))``."""
+        grid = patch_grid_shape(feat.shape[-2], feat.shape[-1], self.window, self.query_stride)
+        return unfold_patches(feat, self.window, self.query_stride), grid
+
+    def translate(
+        self, feat: Tensor, index: PatchIndex, library_patches: Tensor, swap: Swap | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, tuple[int, int]]:
+        """Search, swap and fold a batch of content feature maps.
+
+        Args:
+            feat: ``(B, C, h, w)`` content features whose windows cover the map.
+            index: A built index over ``library_patches``.
+            library_patches: ``(N, C, k, k)`` on ``feat``'s device.
+            swap: Overrides :attr:`swap`.
+
+        Returns:
+            ``(new features (B, C, h, w), indices (B, L), similarity (B, L), grid)``.
+        """
+        patches, grid = self.query_patches(feat)
+        b, count = patches.shape[:2]
+        flat = patches.reshape(b * count, *patches.shape[2:])
+        result = index.search(flat)
+        swapped = swap_patches(flat, library_patches[result.indices], swap or self.swap, self.stat_eps)
+        folded = fold_patches(swapped.view_as(patches), (feat.shape[-2], feat.shape[-1]), self.window,
+                              self.query_stride)  # fmt: skip
+        return folded, result.indices.view(b, count), result.similarity.view(b, count), grid
+
+    def forward(
+        self, content: Tensor, index: PatchIndex, library_patches: Tensor, swap: Swap | None = None
+    ) -> tuple[Tensor, Matches]:
+        """Translate RGB content of any size and batch.
+
+        Args:
+            content: ``(B, 3, H, W)`` RGB [0, 1].
+            index: Built index over ``library_patches``.
+            library_patches: ``(N, C, k, k)``.
+            swap: Overrides :attr:`swap`.
+
+        Returns:
+            ``(output (B, 3, H, W) in [0, 1], matches)``; the content is padded (bottom/right) so
+            the windows tile its feature map, and the output cropped back.
+        """
+        height, width = content.shape[-2:]
+        ph = padded_size(height, self.jump, self.window, self.query_stride)
+        pw = padded_size(width, self.jump, self.window, self.query_stride)
+        padded = pad_image(content, ph, pw)
+        with torch.no_grad():
+            feat = self.encode(padded)
+            folded, indices, similarity, grid = self.translate(feat, index, library_patches, swap)
+            output = self.decoder(folded)[..., :height, :width].clamp(0.0, 1.0)
+        matches = Matches(indices, similarity, grid, (feat.shape[-2], feat.shape[-1]), (ph, pw),
+                          self.query_stride, self.window)  # fmt: skip
+        return output, matches
