@@ -1,0 +1,443 @@
+"""Lightning plumbing for PCA-KD: one ``fit`` runs every stage (eigenbases, blocks 1..4) in order.
+
+Stages and resumption
+    The stage is a function of ``global_step`` (one optimiser step per batch): ``eigenbases`` for the
+    first ``s_0`` steps, then ``block1`` .. ``block4``. Lengths come from ``stage_steps`` or, if unset,
+    from ``trainer.max_steps`` split in proportion to ``stage_weights`` (default 10:15:10:10:10, the
+    reference code's epochs), so ``--trainer.max_steps=N`` always runs through every stage. Each stage
+    has its own Adam optimiser (a fresh one per block, as in the reference code), all returned by
+    ``configure_optimizers``, so Lightning checkpoints and restores every optimiser state; resuming with
+    ``--ckpt_path`` continues in the right stage. With ``eigen_solver="exact"`` (or local eigenbases,
+    or the teacher pipeline) there is no eigenbasis stage; the exact solution is computed once at the
+    start of fitting from ``eigen_batches`` training batches and marked as done by the persistent
+    ``eigen_fitted`` buffer (the memory-bank pattern).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from stylelab.methods.base import StyleTransferMethod
+from stylelab.methods.pcakd.eigenbases import centre, covariance_sum, top_eigenvectors
+from stylelab.methods.pcakd.model import PCAKDNet, pad_to_multiple, postprocess
+from stylelab.methods.pcakd.pretrained import SHIPPED, architecture_record, load_student, pretrained_file
+from stylelab.methods.pcakd.transfer import ZCAConfig
+
+STAGES = ("eigenbases", "block1", "block2", "block3", "block4")
+DEFAULT_STAGE_WEIGHTS = (10.0, 15.0, 10.0, 10.0, 10.0)
+
+
+def split_steps(total: int, weights: list[float]) -> list[int]:
+    """Split ``total`` steps in proportion to ``weights`` (largest remainders get the leftovers).
+
+    Args:
+        total: Steps to share, ``>= 0``.
+        weights: Non-negative weights; stages with weight 0 get no step.
+
+    Returns:
+        Integer steps per stage summing to ``total``.
+    """
+    positive = sum(w for w in weights if w > 0)
+    if positive <= 0:
+        raise ValueError(f"stage weights must have a positive entry, got {weights}")
+    exact = [total * w / positive if w > 0 else 0.0 for w in weights]
+    steps = [math.floor(x) for x in exact]
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - steps[i]), i))
+    for i in order[: total - sum(steps)]:
+        steps[i] += 1
+    return steps
+
+
+class PCAKD(StyleTransferMethod):
+    """PCA-based knowledge distillation (Chiu & Gurari, CVPR 2022) as a stylelab method.
+
+    Args:
+        backbone: ``"vgg"`` (Ours-VGG; with ``widths=[16, 32, 64, 128]`` Ours-VGG-CKD), ``"mobilenet"``
+            (Ours-Mob) or ``"vgg_teacher"`` (the full VGG-19 + full-width decoders reference).
+        widths: Student widths; ``None`` = the paper's.
+        hfr: ``"box"`` (reference code's HFR) or ``"pool"`` (PhotoWCT2's).
+        eigenbasis: ``"global"`` (the method) or ``"local"`` (image-dependent ablation).
+        eigen_solver: ``"penalty"`` (gradient descent with the soft orthonormality penalty, reference
+            code) or ``"exact"`` (top eigenvectors of the averaged covariance).
+        teacher_weights: Teacher weights (``None``: random teacher, for tests).
+        teacher_normalisation: ``"vgg_normalised"`` or ``"none"``.
+        pretrained: ``"auto"`` (the shipped student when the architecture matches it, else random
+            init), a shipped name (``"vgg"``), a ``.safetensors`` path, or ``None`` (random init).
+        stage_steps: Steps of the five stages; ``None`` splits ``trainer.max_steps`` by ``stage_weights``.
+        stage_weights: Relative stage lengths (eigenbases, block1..block4).
+        lr: Adam learning rate of the blocks (reference: 1e-4).
+        eigen_lr: Adam learning rate of the eigenbases (reference: 1e-4).
+        eigen_batches: Batches averaged by the exact solver.
+        train_on_style: Also train on the batches' style images (PCA-KD needs images only).
+        zca_regularizer: ``r`` of ZCA's ``+ r I`` on both covariances (Chiu's code: 1).
+        guided_filter: Post-process stylised images with a guided filter (demo only; off for metrics).
+        gf_radius: Guided filter radius in pixels.
+        gf_eps: Guided filter regulariser for images in [0, 1].
+        seed: Seed of the initialisation (student weights, frozen 1x1 conv, eigenbases).
+        on_nonfinite: See :class:`StyleTransferMethod`.
+    """
+
+    method_name = "pcakd"
+
+    def __init__(
+        self,
+        backbone: Literal["vgg", "mobilenet", "vgg_teacher"] = "vgg",
+        widths: list[int] | None = None,
+        hfr: Literal["box", "pool"] = "box",
+        eigenbasis: Literal["global", "local"] = "global",
+        eigen_solver: Literal["penalty", "exact"] = "penalty",
+        teacher_weights: str | None = "vgg19_caffe_q8",
+        teacher_normalisation: Literal["vgg_normalised", "none"] = "vgg_normalised",
+        pretrained: str | None = "auto",
+        stage_steps: list[int] | None = None,
+        stage_weights: list[float] | None = None,
+        lr: float = 1e-4,
+        eigen_lr: float = 1e-4,
+        eigen_batches: int = 50,
+        train_on_style: bool = False,
+        zca_regularizer: float = 1.0,
+        guided_filter: bool = False,
+        gf_radius: int = 30,
+        gf_eps: float = 0.02**2,
+        seed: int = 0,
+        on_nonfinite: Literal["raise", "skip"] = "raise",
+    ) -> None:
+        super().__init__(on_nonfinite=on_nonfinite)
+        if eigen_solver not in ("penalty", "exact"):
+            raise ValueError(f"eigen_solver must be 'penalty' or 'exact', got {eigen_solver!r}")
+        if stage_steps is not None and (len(stage_steps) != len(STAGES) or min(stage_steps) < 0):
+            raise ValueError(
+                f"stage_steps needs {len(STAGES)} non-negative entries {STAGES}, got {stage_steps}"
+            )
+        weights = list(stage_weights) if stage_weights is not None else list(DEFAULT_STAGE_WEIGHTS)
+        if len(weights) != len(STAGES) or min(weights) < 0:
+            raise ValueError(f"stage_weights needs {len(STAGES)} non-negative entries, got {weights}")
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.net = PCAKDNet(backbone, widths, hfr, eigenbasis, teacher_weights, teacher_normalisation, seed)
+        self.register_buffer("eigen_fitted", torch.tensor(False))
+        self._stage_ends: list[int] | None = None
+        self._stage_optimizer: dict[int, int] = {}
+        self._last_stage: int | None = None
+        self.weights_source = self._load_pretrained(pretrained)
+
+    # ------------------------------------------------------------------------------ set-up
+    def _architecture(self) -> dict[str, str]:
+        ae = self.net.autoencoder
+        return architecture_record(self.hparams.backbone, ae.widths, self.hparams.hfr)
+
+    def _load_pretrained(self, pretrained: str | None) -> str:
+        if pretrained is None:
+            return "random init"
+        if pretrained == "auto":
+            name = self.hparams.backbone if self.hparams.backbone in SHIPPED else None
+            if name is None or self.hparams.widths not in (None, []) or self.hparams.hfr != "box":
+                return "random init"
+            try:
+                pretrained_file(name)
+            except FileNotFoundError:
+                return "random init (no shipped student found)"
+            pretrained = name
+        load_student(self.net.autoencoder, pretrained, self._architecture())
+        return f"shipped student {pretrained!r}" if pretrained in SHIPPED else f"weights {pretrained}"
+
+    def _needs_eigen_stage(self) -> bool:
+        hp = self.hparams
+        return self.net.is_student and hp.eigenbasis == "global" and hp.eigen_solver == "penalty"
+
+    def stage_ends(self) -> list[int]:
+        """Cumulative step at which each stage ends (eigenbases, block1..block4)."""
+        if self._stage_ends is None:
+            if self.hparams.stage_steps is not None:
+                steps = list(self.hparams.stage_steps)
+                if not self._needs_eigen_stage():
+                    steps[0] = 0
+            else:
+                total = self._total_steps()
+                weights = list(self.hparams.stage_weights or DEFAULT_STAGE_WEIGHTS)
+                if not self._needs_eigen_stage():
+                    weights[0] = 0.0
+                steps = split_steps(total, weights)
+            ends, running = [], 0
+            for count in steps:
+                running += count
+                ends.append(running)
+            self._stage_ends = ends
+        return self._stage_ends
+
+    def _total_steps(self) -> int:
+        trainer = self._trainer
+        if trainer is None:
+            raise RuntimeError("stage lengths need a trainer (trainer.max_steps) or model.stage_steps")
+        if trainer.max_steps is not None and trainer.max_steps > 0:
+            return int(trainer.max_steps)
+        estimated = trainer.estimated_stepping_batches
+        if not math.isfinite(estimated):
+            raise ValueError("set --trainer.max_steps (or model.init_args.stage_steps) for PCA-KD's stages")
+        return int(estimated)
+
+    def stage_at(self, step: int) -> int:
+        """Stage index (0 = eigenbases, 1..4 = blocks) of optimiser step ``step``."""
+        for index, end in enumerate(self.stage_ends()):
+            if step < end:
+                return index
+        return len(STAGES) - 1
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        """One Adam per stage (eigenbases when learned by gradient descent, then each block pair)."""
+        ae = self.net.autoencoder
+        optimizers: list[torch.optim.Optimizer] = []
+        self._stage_optimizer = {}
+        if self._needs_eigen_stage():
+            self._stage_optimizer[0] = len(optimizers)
+            optimizers.append(torch.optim.Adam(ae.eigenbases.parameters(), lr=self.hparams.eigen_lr))
+        for n in range(1, 5):
+            params = ae.block_parameters(n)
+            if params:
+                self._stage_optimizer[n] = len(optimizers)
+                optimizers.append(torch.optim.Adam(params, lr=self.hparams.lr))
+        return optimizers
+
+    def _optimizer(self, stage: int) -> Any:
+        optimizers = self.optimizers()
+        if not isinstance(optimizers, list):
+            optimizers = [optimizers]
+        return optimizers[self._stage_optimizer[stage]]
+
+    # --------------------------------------------------------------------------- training
+    def _images(self, batch: dict[str, Any]) -> Tensor:
+        images = batch["content"]
+        if self.hparams.train_on_style and batch["style"].shape[-2:] == images.shape[-2:]:
+            images = torch.cat([images, batch["style"]], dim=0)
+        return pad_to_multiple(images, self.net.multiple_of)
+
+    def on_train_start(self) -> None:
+        """Exact eigenbases (once, before the blocks) when ``eigen_solver="exact"``."""
+        hp = self.hparams
+        if self.net.is_student and hp.eigenbasis == "global" and hp.eigen_solver == "exact":
+            if not bool(self.eigen_fitted):
+                self.fit_exact_eigenbases(self._fresh_train_batches())
+
+    def _fresh_train_batches(self) -> Any:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None:
+            return datamodule.train_dataloader()
+        return self.trainer.train_dataloader
+
+    @torch.no_grad()
+    def fit_exact_eigenbases(self, batches: Any) -> list[Tensor]:
+        """Set every basis to the top eigenvectors of the averaged teacher covariance.
+
+        Args:
+            batches: Iterable of datamodule batches (at most ``eigen_batches`` are used).
+
+        Returns:
+            The eigenvalues (descending) of the four averaged covariances.
+        """
+        teacher = self.net.teacher()
+        sums: list[Tensor | None] = [None] * 4
+        count = 0
+        for index, batch in enumerate(batches):
+            if index >= self.hparams.eigen_batches:
+                break
+            images = self._images(
+                {k: v.to(self.device) if isinstance(v, Tensor) else v for k, v in batch.items()}
+            )
+            feats = teacher.features(images, 4)
+            for n in range(4):
+                term = covariance_sum(centre(feats[n]))
+                sums[n] = term if sums[n] is None else sums[n] + term
+            count += images.shape[0]
+        if count == 0:
+            raise ValueError("the exact eigenbasis solver got no training batch")
+        eigenvalues = []
+        bases = self.net.autoencoder.eigenbases
+        for n in range(1, 5):
+            vectors, values = top_eigenvectors(sums[n - 1] / count, bases[n].shape[1])
+            bases.set_(n, vectors)
+            eigenvalues.append(values)
+        self.eigen_fitted.fill_(True)
+        return eigenvalues
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
+        """One step of the current stage with its own optimiser (other parameters frozen)."""
+        images = self._images(batch)
+        stage = self.stage_at(self.global_step)
+        if stage != self._last_stage:
+            self.print(
+                f"PCA-KD stage {STAGES[stage]} from step {self.global_step} (ends {self.stage_ends()})"
+            )
+            self._last_stage = stage
+        if stage not in self._stage_optimizer:
+            raise RuntimeError(f"stage {STAGES[stage]} has no optimiser (no trainable parameters)")
+        optimizer = self._optimizer(stage)
+        self.toggle_optimizer(optimizer)  # only this stage's parameters require gradients
+        if stage == 0:
+            terms = self.net.eigenbasis_losses(images)
+        else:
+            terms = self.net.block_losses(images, stage)
+        total = torch.stack(list(terms.values())).sum()
+        loss = self.checked_loss(
+            total, {"loss": total, **{f"{STAGES[stage]}/{k}": v for k, v in terms.items()}}
+        )
+        if loss is not None:
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            optimizer.step()
+        self.untoggle_optimizer(optimizer)
+        self.log("train/stage", float(stage), on_step=True)
+        if stage == 0:
+            for n, error in enumerate(self.net.autoencoder.eigenbases.orthonormality_errors(), start=1):
+                self.log(f"train/orthonormality_error{n}", error, on_step=True)
+        return total.detach()
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """Reconstruction MSE of the whole autoencoder on the held-out content images."""
+        content = batch["content"]
+        h, w = content.shape[-2:]
+        rec = self.net.autoencoder.reconstruct(pad_to_multiple(content, self.net.multiple_of))[..., :h, :w]
+        self.log("val/loss", F.mse_loss(rec, content), prog_bar=True, batch_size=content.shape[0])
+
+    test_step = validation_step
+
+    # -------------------------------------------------------------------------- stylisation
+    def variant(self) -> str:
+        """Configuration string for tables."""
+        hp = self.hparams
+        ae = self.net.autoencoder
+        solver = f"{hp.eigenbasis} eigenbases" + (
+            f" ({hp.eigen_solver})" if hp.eigenbasis == "global" else ""
+        )
+        if not self.net.is_student:
+            solver = "no eigenbases"
+        return (
+            f"PCA-KD {hp.backbone} widths {list(ae.widths)}, HFR {hp.hfr}, {solver}, teacher "
+            f"{hp.teacher_weights or 'random'} ({self.net.teacher_normalisation}), "
+            f"ZCA +{hp.zca_regularizer:g}I both /N, "
+            f"guided filter {'on' if hp.guided_filter else 'off'}, {self.weights_source}"
+        )
+
+    @classmethod
+    def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """PCA-KD's ``stylelab stylize`` options."""
+        parser.add_argument(
+            "--guided-filter",
+            dest="guided_filter",
+            action="store_true",
+            default=None,
+            help="guided-filter post-processing (demo look; off for metrics)",
+        )
+        parser.add_argument(
+            "--zca-regularizer",
+            dest="zca_regularizer",
+            type=float,
+            default=None,
+            help="r of the +rI ZCA regulariser (default 1)",
+        )
+        parser.add_argument(
+            "--content-mask",
+            dest="content_mask",
+            default=None,
+            help="colour-coded segmentation of the (single) content image",
+        )
+        parser.add_argument(
+            "--style-mask",
+            dest="style_mask",
+            default=None,
+            help="colour-coded segmentation of the (single) style image",
+        )
+
+    def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
+        """Keyword arguments of :meth:`stylize` (masks are handled by :meth:`stylize_files`)."""
+        return {
+            k: v
+            for k, v in vars(options).items()
+            if v is not None and k not in ("content_mask", "style_mask")
+        }
+
+    def stylize_files(
+        self,
+        contents: list[Path],
+        styles: list[Path],
+        output: Path,
+        options: argparse.Namespace,
+        load: Callable[[Path], Tensor],
+    ) -> int:
+        """As the base class; with ``--content-mask/--style-mask`` one masked (content, style) pair."""
+        content_mask, style_mask = (
+            getattr(options, "content_mask", None),
+            getattr(options, "style_mask", None),
+        )
+        if content_mask is None and style_mask is None:
+            return super().stylize_files(contents, styles, output, options, load)
+        if content_mask is None or style_mask is None or len(contents) != 1 or len(styles) != 1:
+            raise SystemExit("stylelab stylize: masks need exactly one --content, one --style and both masks")
+        from stylelab.data.image_io import save_image
+        from stylelab.data.masks import load_mask
+        from stylelab.methods.pcakd.transfer import resize_labels
+
+        content, style = load(contents[0]), load(styles[0])
+        cm = resize_labels(load_mask(content_mask)[None], *content.shape[-2:]).to(content.device)
+        sm = resize_labels(load_mask(style_mask)[None], *style.shape[-2:]).to(style.device)
+        result = self.stylize(content, style, content_mask=cm, style_mask=sm, **self.stylize_options(options))
+        target = output / f"{contents[0].stem}__{styles[0].stem}.png"
+        save_image(result[0].cpu(), target)
+        print(f"wrote {target}")
+        return 0
+
+    def stylize(
+        self,
+        content: Tensor,
+        style: Tensor,
+        content_mask: Tensor | None = None,
+        style_mask: Tensor | None = None,
+        guided_filter: bool | None = None,
+        zca_regularizer: float | None = None,
+        **options: Any,
+    ) -> Tensor:
+        """Stylise RGB [0, 1] ``(B, 3, H, W)`` content (any size) with ``(B or 1, 3, H_s, W_s)`` style.
+
+        Args:
+            content: Content images.
+            style: Style images.
+            content_mask: Optional labels ``(B, H, W)`` (spatial control).
+            style_mask: Optional labels ``(B or 1, H_s, W_s)``.
+            guided_filter: Override the module's ``guided_filter`` flag.
+            zca_regularizer: Override ``zca_regularizer``.
+            **options: Rejected (raises ``TypeError``).
+
+        Returns:
+            ``(B, 3, H, W)`` in [0, 1].
+        """
+        if options:
+            raise TypeError(f"PCAKD.stylize got unknown options {sorted(options)}")
+        hp = self.hparams
+        gf = hp.guided_filter if guided_filter is None else guided_filter
+        zca = ZCAConfig(regularizer=hp.zca_regularizer if zca_regularizer is None else zca_regularizer)
+        multiple = self.net.multiple_of
+        h, w = content.shape[-2:]
+
+        def pad_mask(mask: Tensor | None) -> Tensor | None:
+            if mask is None:
+                return None
+            return pad_to_multiple(mask[:, None].float(), multiple)[:, 0].long()
+
+        with torch.no_grad():
+            out = self.net.stylize(
+                pad_to_multiple(content, multiple),
+                pad_to_multiple(style, multiple),
+                zca,
+                pad_mask(content_mask),
+                pad_mask(style_mask),
+            )[..., :h, :w].clamp(0, 1)
+            if gf:
+                out = postprocess(out, content, hp.gf_radius, hp.gf_eps)
+        return out
