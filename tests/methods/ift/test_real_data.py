@@ -83,13 +83,3 @@ def test_masked_transform_on_a_photorealistic_pair(real_net: IFTNet, shared_imag
         before = (gram(x, cl == label) - target).norm()
         after = (gram(out, cl == label) - target).norm()
         assert after < 0.7 * before, f"label {label}: region Gram distance {before:.4g} -> {after:.4g}"
-    # full pipeline with masks (decoder untrained here: only the plumbing is checked)
-    image = real_net.stylize(
-        content,
-        [style],
-        levels=resolve_levels(DEFAULT_PRESET, n_upd=2),
-        content_mask=c_mask,
-        style_masks=[s_mask],
-        step_rule="line_search",
-    )
-    assert image.shape == content.shape and torch.isfinite(image).all()
