@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -90,10 +91,20 @@ def per_image_libraries(
     return out
 
 
-def nine_libraries(progress: bool = True) -> dict[str, KnowledgeLibrary]:
-    """The nine libraries of :data:`LIBRARIES` (combinations of the per-image ones)."""
+def nine_libraries(progress: bool = True) -> Iterator[tuple[str, KnowledgeLibrary]]:
+    """The nine libraries of :data:`LIBRARIES` (combinations of the per-image ones), one at a time.
+
+    Yielded lazily so that only one combined library is in memory at once.
+    """
     single = per_image_libraries(progress=progress)
-    return {name: combine_libraries([single[p] for p in parts], name) for name, parts in LIBRARIES.items()}
+    for name, parts in LIBRARIES.items():
+        yield name, combine_libraries([single[p] for p in parts], name)
+
+
+def library(name: str) -> KnowledgeLibrary:
+    """One of the nine libraries by name."""
+    single = per_image_libraries(progress=False)
+    return combine_libraries([single[p] for p in LIBRARIES[name]], name)
 
 
 def content_crop(file: str, size: int = 512) -> torch.Tensor:

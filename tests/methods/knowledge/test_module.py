@@ -91,3 +91,22 @@ def test_stylize_with_named_libraries_and_backtracking(
     # switching library without retraining; the exact search is the best match there
     out_b, matches_b, _ = model.stylize_with_library(content, "b")
     assert torch.all(matches_b.similarity <= matches.similarity + 1e-5)  # a+b contains b
+
+
+def test_auto_weights_fall_back_to_the_shipped_vgg(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stylelab.backbones import WeightsNotFoundError
+    from stylelab.backbones import weights as registry
+    from stylelab.methods.knowledge.encoder import resolve_encoder_weights
+
+    assert resolve_encoder_weights("vgg19_caffe_q8") == "vgg19_caffe_q8"
+    assert resolve_encoder_weights(None) is None
+    assert resolve_encoder_weights("auto", "relu3_2") == "vgg19_caffe_q8"  # normalised_r31 stops at relu3_1
+
+    def missing(name: str, path: object = None) -> None:
+        raise WeightsNotFoundError(name)
+
+    monkeypatch.setattr(registry, "resolve_weights", missing)
+    with pytest.warns(UserWarning, match="vgg19_caffe_q8"):
+        assert resolve_encoder_weights("auto") == "vgg19_caffe_q8"
+    monkeypatch.setattr(registry, "resolve_weights", lambda name, path=None: None)
+    assert resolve_encoder_weights("auto") == "vgg19_normalised_r31"
