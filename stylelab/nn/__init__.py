@@ -1,5 +1,19 @@
 """Shared network modules (decoders, residual blocks, discriminators)."""
 
+from stylelab.nn.discriminator import (
+    MultiScaleDiscriminator,
+    PatchDiscriminator,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+    lsgan_loss,
+)
 from stylelab.nn.vgg_decoder import MirroredVGGDecoder
 
-__all__ = ["MirroredVGGDecoder"]
+__all__ = [
+    "MirroredVGGDecoder",
+    "MultiScaleDiscriminator",
+    "PatchDiscriminator",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
+    "lsgan_loss",
+]

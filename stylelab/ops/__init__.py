@@ -6,7 +6,17 @@ also ``(B, C, N)``) and exposes its epsilons and regularisers as keyword argumen
 
 from stylelab.ops.adain import adain
 from stylelab.ops.gram import gram_matrix
+from stylelab.ops.guided_filter import box_mean, guided_filter
 from stylelab.ops.hfr import hfr_box, hfr_pool
+from stylelab.ops.ift import (
+    IFTDivergenceError,
+    ift_gradient,
+    ift_objective,
+    ift_transform,
+    match_labels,
+    resize_labels,
+    style_gram,
+)
 from stylelab.ops.moments import covariance, instance_normalize, mean_std
 from stylelab.ops.patches import fold_patches, patch_grid_shape, unfold_patches
 from stylelab.ops.remd import remd, sample_positions
@@ -17,22 +27,31 @@ from stylelab.ops.zca import color, whiten, zca_transform
 
 __all__ = [
     "adain",
+    "box_mean",
     "color",
     "covariance",
     "fold_patches",
     "gram_matrix",
     "group_shuffle",
     "group_unshuffle",
+    "guided_filter",
     "haar_kernels",
     "haar_packet",
     "hfr_box",
     "hfr_pool",
+    "ift_gradient",
+    "ift_objective",
+    "ift_transform",
+    "IFTDivergenceError",
     "instance_normalize",
     "inverse_haar_packet",
+    "match_labels",
     "mean_std",
     "patch_grid_shape",
     "remd",
+    "resize_labels",
     "sample_positions",
+    "style_gram",
     "total_variation",
     "unfold_patches",
     "whiten",

@@ -728,6 +728,11 @@ def _transform_one_matrix(
                 trace.append(float(_matrix_objective(states)))
         if check and start is not None:
             _check_progress(start, _matrix_objective(states), step_rule, step)
+    if not all(bool(torch.isfinite(st.m).all()) for st in states):
+        raise IFTDivergenceError(
+            "IFT iteration diverged (non-finite C x C iterate): lower lam or step, or use "
+            "step_rule='line_search'"
+        )
     if len(states) == 1 and states[0].region.positions is None:
         return states[0].m @ content
     out = content.clone()
@@ -919,10 +924,11 @@ def ift_transform(
         )
         if sample_trace is not None:
             traces.append(sample_trace)
-    out = torch.stack(outs)
+    out = outs[0].unsqueeze(0) if b == 1 else torch.stack(outs)  # no copy of the n positions for b = 1
     if trace is not None:
         trace.extend(torch.tensor(traces, dtype=torch.float64).T.unbind(0))
-    if not bool(torch.isfinite(out).all()):
+    # the matrix form is finite iff its C x C iterates are (checked there, without a pass over n positions)
+    if not use_matrix and not bool(torch.isfinite(out).all()):
         raise IFTDivergenceError(
             f"IFT iteration diverged (non-finite features) with lam={lam}, step={step}, n_upd={n_upd}: "
             "lower lam or step, or use step_rule='line_search'"
