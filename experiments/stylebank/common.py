@@ -117,12 +117,17 @@ class Run:
     cached: bool
 
 
+def run_folder(name: str, steps: int) -> Path:
+    """Cache folder of a run: ``outputs/stylebank_experiments/<name>_s<steps>`` (budgets never mix)."""
+    return RUNS / f"{name}_s{steps}"
+
+
 def train(name: str, model: StyleBank, dm: StyleTransferDataModule, steps: int, fresh: bool = False) -> Run:
-    """Fit ``model`` for ``steps`` iterations, or reload ``outputs/stylebank_experiments/<name>``.
+    """Fit ``model`` for ``steps`` iterations, or reload it from :func:`run_folder`.
 
     The checkpoint and a CSV of the per-iteration losses are cached; ``fresh`` retrains.
     """
-    folder = RUNS / name
+    folder = run_folder(name, steps)
     checkpoint, log = folder / "last.ckpt", folder / "losses.csv"
     if checkpoint.is_file() and log.is_file() and not fresh:
         rows = read_rows(log)
