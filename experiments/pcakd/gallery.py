@@ -1,6 +1,6 @@
 """A small gallery: content | style | student | student + masks | student + guided filter | teacher pipeline.
 
-Three DPST pairs at longer side 384. Writes ``reports/pcakd/gallery.png``.
+Three DPST pairs at longer side 384. Writes ``reports/pcakd/gallery.jpg``.
 Run: ``STYLELAB_SHARED_DATA=... python experiments/pcakd/gallery.py [--teacher CKPT]``.
 """
 
@@ -57,7 +57,7 @@ def main() -> None:
             rows.append(torch.cat([F.pad(t, (2, 2, 2, 2), value=1.0) for t in tiles], dim=-1))
     width = max(r.shape[-1] for r in rows)
     grid = torch.cat([F.pad(r, (0, width - r.shape[-1]), value=1.0) for r in rows], dim=-2)
-    save_image(grid[0], REPO / "reports" / "pcakd" / "gallery.png")
+    save_image(grid[0], REPO / "reports" / "pcakd" / "gallery.jpg")
     print("columns: content | style | student | student + masks | student + guided filter | teacher pipeline")
 
 

@@ -1,38 +1,52 @@
 """PCA-KD Table 1: model size and inference time at HD .. 8K, students and teacher, one run, one device.
 
-Models: Ours-VGG (283K), Ours-VGG-CKD (440K), Ours-Mob (52.7K + eigenbases), and the teacher pipeline
-(full VGG-19 to relu4_1 + full-width blockwise decoders with HFR, 7.01M: the PhotoWCT2-like reference,
-whose paper row is PhotoWCT2's 7.05M). The timed call is a full stylisation (``PCAKD.stylize``:
-encode content and style, ZCA at relu4_1e, then each decoder block + ZCA, clip), batch 1, content and
-style at the same resolution, guided filter off, float32. Timing: ``stylelab.bench.latency``
-(warm-up, median of repeats, peak memory above the baseline, OOM as a cell).
+Models: Ours-VGG (the shipped 283K student), Ours-VGG-CKD (440K), Ours-Mob (52.7K + eigenbases), and the
+teacher pipeline (full VGG-19 to relu4_1 + full-width blockwise decoders with HFR, 7.01M parameters: the
+PhotoWCT2-like reference whose paper row is PhotoWCT2's 7.05M). The timed call is a full stylisation
+(``PCAKD.stylize``: encode content and style, ZCA at relu4_1e, then each decoder block + ZCA, clip),
+batch 1, content and style at the same resolution, guided filter off, float32, via
+``stylelab.bench.measure`` (median of repeats, peak memory = process RSS high-water mark).
+Speed and memory do not depend on the weights, so the non-shipped models use their initial weights.
 
-This machine is a shared 2-core CPU: resolutions are tried in increasing order per model and a cell is
-*not run* when its estimated time (previous median x pixel ratio x calls) exceeds the model's time
-budget or its estimated peak memory exceeds ``--memory-cap-gib`` (a real out-of-memory on a shared
-machine would take the other users' jobs down with it). The paper's numbers are GPU seconds (RTX8000).
+Safety on a shared machine: every (model, resolution) cell runs in its own child process whose address
+space is capped with ``RLIMIT_AS`` (``--cap-gib``), so a cell that needs more memory fails with an
+allocation error (reported as ``OOM (> cap)``) instead of exhausting the machine; a larger resolution of
+a model that already ran out of memory is not tried. A cell is also *not run* when its estimated time
+(previous median x pixel ratio x calls) would exceed the model's time budget (a larger size may still
+run when it is timed with fewer calls). Each child makes one untimed 256x256 call first (thread pools,
+lazy initialisation); cells below ``--large-mpix`` then use ``--warmup``/``--repeats``, larger ones one
+timed call with no warm-up.
 
 Writes ``reports/pcakd/table1.md`` and ``reports/pcakd/table1.csv``.
-Run: ``STYLELAB_SHARED_DATA=... python experiments/pcakd/table1.py [--budget-s 240] [--memory-cap-gib 10]``.
+Run (a timing run: take the shared lock):
+``STYLELAB_WEIGHTS=../shared/data/weights STYLELAB_SHARED_DATA=../shared/data \\
+flock /tmp/stylelab-timing.lock python experiments/pcakd/table1.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
 import os
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from stylelab.bench import TimingConfig, TimingTable, device_description, latency
+from stylelab.bench import TimingConfig, device_description, measure
 from stylelab.data import load_image
 from stylelab.methods.pcakd import PCAKD
 from stylelab.metrics import parameter_counts
 from stylelab.utils.io import atomic_save_text
 
 REPO = Path(__file__).resolve().parents[2]
+GIB = 2**30
 RESOLUTIONS = {
     "HD": (720, 1280),
     "FHD": (1080, 1920),
@@ -48,12 +62,19 @@ PAPER = {
     "Ours-Mob": ("73K", [0.04, 0.05, 0.06, 0.10, 0.17, 0.38]),
     "Teacher pipeline": ("7.05M (PhotoWCT2)", [0.32, 0.45, 0.69, 1.26, 2.14, None]),
 }
-MODELS = {
-    "Ours-VGG": {"backbone": "vgg"},
-    "Ours-VGG-CKD": {"backbone": "vgg", "widths": [16, 32, 64, 128]},
-    "Ours-Mob": {"backbone": "mobilenet"},
-    "Teacher pipeline": {"backbone": "vgg_teacher"},
+MODELS: dict[str, dict[str, object]] = {
+    "Ours-VGG": {},  # the shipped student (default weights)
+    "Teacher pipeline": {"backbone": "vgg_teacher", "pretrained": None},
+    "Ours-VGG-CKD": {"backbone": "vgg", "widths": [16, 32, 64, 128], "pretrained": None},
+    "Ours-Mob": {"backbone": "mobilenet", "pretrained": None},
 }
+TEACHER = "Teacher pipeline"
+RESULT_TAG = "CELL_RESULT "
+
+
+def build(name: str) -> PCAKD:
+    """The model of row ``name`` in eval mode."""
+    return PCAKD(teacher_weights="vgg19_caffe_q8", **MODELS[name]).eval()  # type: ignore[arg-type]
 
 
 def photo_pair() -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,125 +82,269 @@ def photo_pair() -> tuple[torch.Tensor, torch.Tensor]:
     shared = os.environ.get("STYLELAB_SHARED_DATA")
     if shared:
         root = Path(shared) / "images" / "photoreal_pairs"
-        return load_image(root / "content" / "dpst_01.jpg")[None], load_image(root / "style" / "dpst_01.jpg")[
-            None
-        ]
+        content = load_image(root / "content" / "dpst_01.jpg")[None]
+        return content, load_image(root / "style" / "dpst_01.jpg")[None]
     g = torch.Generator().manual_seed(0)
     return torch.rand(1, 3, 64, 96, generator=g), torch.rand(1, 3, 64, 96, generator=g)
 
 
+def run_cell(name: str, height: int, width: int, warmup: int, repeats: int) -> dict[str, object]:
+    """Time one stylisation at ``height x width`` in this process (the child side)."""
+    torch.set_num_threads(2)
+    model = build(name)
+    content, style = photo_pair()
+
+    def resize(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        return F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+
+    with torch.no_grad():
+        model.stylize(resize(content, 256, 256), resize(style, 256, 256))  # untimed global warm-up
+        c, s = resize(content, height, width), resize(style, height, width)
+        del content, style
+        result = measure(
+            lambda: model.stylize(c, s),
+            "cpu",
+            TimingConfig(warmup=warmup, repeats=repeats, num_threads=2),
+        )
+    total_peak = None
+    if result.peak_memory_bytes is not None and result.baseline_memory_bytes is not None:
+        total_peak = result.peak_memory_bytes + result.baseline_memory_bytes
+    return {
+        "oom": result.oom,
+        "error": result.error,
+        "median_s": result.median_s,
+        "times_s": list(result.times_s),
+        "peak_above_baseline_bytes": result.peak_memory_bytes,
+        "peak_total_bytes": total_peak,
+        "warmup": warmup,
+        "repeats": repeats,
+        "device": result.device_name,
+    }
+
+
+def spawn_cell(
+    name: str, label: str, args: argparse.Namespace, warmup: int, repeats: int
+) -> dict[str, object]:
+    """Run one cell in a child process under an address-space cap; classify failures."""
+    cap = int(args.cap_gib * GIB)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    command = [
+        sys.executable,
+        __file__,
+        "--cell",
+        name,
+        label,
+        "--warmup",
+        str(warmup),
+        "--repeats",
+        str(repeats),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            preexec_fn=limit,  # noqa: PLW1509 - no threads in the parent at this point
+            capture_output=True,
+            text=True,
+            timeout=args.cell_timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": f"not finished (> {args.cell_timeout_s:g} s timeout)"}
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            record = json.loads(line[len(RESULT_TAG) :])
+            record["status"] = "OOM (> cap)" if record["oom"] else "ok"
+            return record
+    tail = (done.stderr or "").strip().splitlines()[-3:]
+    message = " ".join(tail)
+    oom_words = ("can't allocate", "cannot allocate", "MemoryError", "bad_alloc", "out of memory")
+    if done.returncode < 0 or any(word.lower() in message.lower() for word in oom_words):
+        return {"status": "OOM (> cap)", "error": message or f"signal {-done.returncode}"}
+    raise RuntimeError(f"cell {name} {label} failed (rc {done.returncode}): {message}")
+
+
+def size_label(name: str, model: PCAKD) -> str:
+    """Parameter count as printed in the table (students without eigenbases, like the paper)."""
+    counts = parameter_counts(model.net.autoencoder, auxiliary=("eigenbases",))
+    if name == TEACHER:
+        return f"{counts.without_auxiliary / 1e6:.2f}M"
+    if name == "Ours-Mob":
+        return f"{counts.without_auxiliary / 1e3:.1f}K ({counts.with_auxiliary / 1e3:.1f}K with eigenbases)"
+    return f"{counts.without_auxiliary / 1e3:.1f}K"
+
+
+def cell_text(record: dict[str, object]) -> str:
+    """``seconds (peak GiB)`` or the status."""
+    if record["status"] != "ok":
+        return str(record["status"])
+    peak = record.get("peak_total_bytes")
+    memory = f" ({float(peak) / GIB:.1f} GiB)" if peak else ""  # type: ignore[arg-type]
+    return f"{float(record['median_s']):.2f}{memory}"  # type: ignore[arg-type]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--budget-s", type=float, default=240.0, help="time budget per student (seconds)")
-    parser.add_argument("--teacher-budget-s", type=float, default=900.0, help="time budget of the teacher")
-    parser.add_argument("--memory-cap-gib", type=float, default=10.0)
+    parser.add_argument("--cell", nargs=2, metavar=("MODEL", "RESOLUTION"), help=argparse.SUPPRESS)
+    parser.add_argument("--budget-s", type=float, default=700.0, help="time budget of Ours-VGG (seconds)")
+    parser.add_argument("--other-budget-s", type=float, default=150.0, help="budget of CKD and Mob")
+    parser.add_argument("--teacher-budget-s", type=float, default=700.0, help="budget of the teacher")
+    parser.add_argument("--cap-gib", type=float, default=14.0, help="RLIMIT_AS of each cell (GiB)")
+    parser.add_argument("--cell-timeout-s", type=float, default=900.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--teacher-repeats", type=int, default=1)
+    parser.add_argument("--large-mpix", type=float, default=3.0, help="from here on: 1 call, no warm-up")
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    if args.cell:
+        h, w = RESOLUTIONS[args.cell[1]]
+        record = run_cell(args.cell[0], h, w, args.warmup, args.repeats)
+        print(RESULT_TAG + json.dumps(record), flush=True)
+        return
+    unknown = sorted(set(args.models) - set(MODELS))
+    if unknown:
+        sys.exit(f"unknown models {unknown}; choose from {list(MODELS)}")
+
     start = time.time()
-    content, style = photo_pair()
-    config = TimingConfig(warmup=args.warmup, repeats=args.repeats, num_threads=2)
-    table = TimingTable(
-        "PCA-KD Table 1 (b): seconds per stylised image (content and style at the same resolution)",
-        config=config,
-        notes=[
-            "paper: RTX8000 GPU seconds (Table 1); ours: this CPU. Teacher pipeline: paper row PhotoWCT2.",
-            "guided filter off; float32; batch 1; ZCA in float64 (eigh) as in stylelab.ops.zca_transform.",
-        ],
-    )
-    cells: dict[str, dict[str, str]] = {}
+    load_start = os.getloadavg()
+    records: dict[str, dict[str, dict[str, object]]] = {}
     sizes: dict[str, str] = {}
     for name in args.models:
-        model = PCAKD(teacher_weights="vgg19_caffe_q8", pretrained=None, **MODELS[name]).eval()  # type: ignore[arg-type]
-        counts = parameter_counts(model.net.autoencoder, auxiliary=("eigenbases",))
-        if name == "Teacher pipeline":
-            sizes[name] = f"{counts.without_auxiliary / 1e6:.2f}M"
-        elif name == "Ours-Mob":
-            sizes[name] = (
-                f"{counts.without_auxiliary / 1e3:.1f}K ({counts.with_auxiliary / 1e3:.1f}K with eigenbases)"
-            )
-        else:
-            sizes[name] = f"{counts.without_auxiliary / 1e3:.1f}K"
-        cells[name] = {}
-        spent, previous = 0.0, None  # (pixels, median_s, peak_bytes)
-        for index, (label, (h, w)) in enumerate(RESOLUTIONS.items()):
-            paper_s = PAPER[name][1][index]
+        sizes[name] = size_label(name, build(name))
+        budget = {"Ours-VGG": args.budget_s, TEACHER: args.teacher_budget_s}.get(name, args.other_budget_s)
+        records[name] = {}
+        spent, oom_seen = 0.0, False
+        previous: tuple[int, float] | None = None  # (pixels, seconds) of the last cell that ran
+        for label, (h, w) in RESOLUTIONS.items():
+            large = h * w / 1e6 >= args.large_mpix
+            warmup = 0 if (large or name == TEACHER) else args.warmup
+            repeats = 1 if large else (args.teacher_repeats if name == TEACHER else args.repeats)
+            if oom_seen:
+                records[name][label] = {"status": "OOM (> cap; a smaller size already was)"}
+                continue
             if previous is not None:
-                ratio = h * w / previous[0]
-                est_time = previous[1] * ratio * (args.warmup + args.repeats)
-                est_mem = (previous[2] or 0) * ratio / 2**30
-                if est_mem > args.memory_cap_gib:
-                    cells[name][label] = f"not run (est. {est_mem:.0f} GiB > cap)"
+                estimate = previous[1] * h * w / previous[0] * (warmup + repeats)
+                if spent + estimate > budget:
+                    records[name][label] = {"status": f"not run (est. {estimate:.0f} s > budget)"}
                     continue
-                budget = args.teacher_budget_s if name == "Teacher pipeline" else args.budget_s
-                if spent + est_time > budget:
-                    cells[name][label] = f"not run (est. {est_time:.0f} s > budget)"
-                    continue
-
-            def make_input(batch: int, hh: int, ww: int) -> tuple[torch.Tensor, torch.Tensor]:
-                c = F.interpolate(content, size=(hh, ww), mode="bilinear", align_corners=False).clamp(0, 1)
-                s = F.interpolate(style, size=(hh, ww), mode="bilinear", align_corners=False).clamp(0, 1)
-                return c.repeat(batch, 1, 1, 1), s
-
             t0 = time.time()
-            stylize = model.stylize
-            row = latency(lambda x, f=stylize: f(*x), make_input, [(h, w)], "cpu", config, method=name)[0]
+            record = spawn_cell(name, label, args, warmup, repeats)
             spent += time.time() - t0
-            table.add(row, paper=paper_s, variant=label)
-            result = row.result
-            if result.oom:
-                cells[name][label] = "OOM"
-                previous = None
-                break
-            peak = result.peak_memory_bytes
-            cells[name][label] = f"{result.median_s:.2f}" + (f" ({peak / 2**30:.1f} GiB)" if peak else "")
-            previous = (h * w, result.median_s, peak)
-            print(name, label, cells[name][label], flush=True)
-        del model
+            records[name][label] = record
+            status = str(record["status"])
+            if status == "ok":
+                previous = (h * w, float(record["median_s"]))  # type: ignore[arg-type]
+            elif status.startswith("OOM"):
+                oom_seen = True
+            else:  # timed out: the next size would too
+                previous = (h * w, args.cell_timeout_s)
+            print(name, label, cell_text(record), f"[{time.time() - start:.0f} s]", flush=True)
+    load_end = os.getloadavg()
+    write_reports(args, records, sizes, time.time() - start, load_start, load_end)
 
-    header = "| Model | Size (ours) | Size (paper) | " + " | ".join(RESOLUTIONS) + " |"
+
+def write_reports(
+    args: argparse.Namespace,
+    records: dict[str, dict[str, dict[str, object]]],
+    sizes: dict[str, str],
+    seconds: float,
+    load_start: tuple[float, float, float],
+    load_end: tuple[float, float, float],
+) -> None:
+    """Write ``table1.md`` (with the targets) and ``table1.csv``."""
+    device = device_description(torch.device("cpu"))
     lines = [
-        "# PCA-KD Table 1: size and inference time",
+        "# PCA-KD Table 1: size and inference time (this CPU) next to the paper (RTX8000 GPU)",
         "",
-        f"- device: {device_description(torch.device('cpu'))}, torch {torch.__version__}; all cells measured "
-        f"in one run (`python experiments/pcakd/table1.py --budget-s {args.budget_s:g} --teacher-budget-s "
-        f"{args.teacher_budget_s:g} --memory-cap-gib {args.memory_cap_gib:g} --repeats {args.repeats}`), "
-        f"total {time.time() - start:.0f} s",
-        "- cell: ours = median seconds per image on this CPU (peak memory above baseline); paper = RTX8000 "
-        "GPU seconds. `not run`: skipped to stay within the time budget / memory cap of a shared machine.",
+        f"- device: {device}, torch {torch.__version__}, 2 threads; a **shared** 2-core machine (load "
+        "average "
+        f"{load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end of the run), so absolute seconds "
+        "carry the other users' load; every cell comes from this one run "
+        f"({seconds / 60:.1f} min under `flock /tmp/stylelab-timing.lock`).",
+        "- command: `STYLELAB_WEIGHTS=../shared/data/weights flock /tmp/stylelab-timing.lock python "
+        f"experiments/pcakd/table1.py --budget-s {args.budget_s:g} --other-budget-s {args.other_budget_s:g} "
+        f"--teacher-budget-s {args.teacher_budget_s:g} --cap-gib {args.cap_gib:g} --repeats {args.repeats} "
+        f"--warmup {args.warmup} --teacher-repeats {args.teacher_repeats}`",
+        "- timed call: full stylisation (`PCAKD.stylize`: encode content + style, ZCA at relu4_1e, each "
+        "decoder block + ZCA, clip), batch 1, content and style at the cell's resolution (DPST pair 01 "
+        "resized), float32, ZCA eigh in float64, **guided filter off**.",
+        f"- cell = median seconds per image (process peak RSS, including the ~0.8 GiB of torch + model). "
+        f"Each cell runs in a fresh child process with `RLIMIT_AS` = {args.cap_gib:g} GiB of address space "
+        "(the torch process alone maps ~3.7 GiB of it before any work, so roughly 10 GiB are left for "
+        "tensors): `OOM (> cap)` = an allocation failed under that cap, i.e. the cell needs more than "
+        "that, not that 24 GiB would not suffice. `not run` = skipped because its estimated time exceeds "
+        "the model's time budget on the shared CPU.",
+        f"- repeats: one untimed 256x256 call per child, then {args.warmup} warm-up + {args.repeats} "
+        f"timed calls below {args.large_mpix:g} Mpix (HD, FHD), 1 timed call at QHD and above; teacher: "
+        f"{args.teacher_repeats} timed call, no warm-up beyond the 256x256 call.",
+        "- models: Ours-VGG = the shipped student (`stylelab/methods/pcakd/weights/pcakd_vgg.safetensors`); "
+        "Ours-VGG-CKD, Ours-Mob and the teacher pipeline use initial (untrained) weights - valid for time "
+        "and memory (they do not depend on the weights), not for quality. Teacher pipeline = normalised "
+        "VGG-19 to relu4_1 + full-width decoders (64/128/256/512) with box HFR, the PhotoWCT2-like "
+        "reference; its paper row is PhotoWCT2's.",
         "- sizes: students without eigenbases (the paper's 283K/440K convention); Ours-Mob also with them "
-        "(the paper's 73K counts them). Teacher pipeline: VGG-19 to relu4_1 + full-width decoders.",
+        "(the paper's 73K counts v1-sized eigenbases, 72,838; ours are MobileNetV2-sized).",
         "",
-        header,
+        "| Model | Size (ours) | Size (paper) | " + " | ".join(RESOLUTIONS) + " |",
         "|---|---|---|" + "---|" * len(RESOLUTIONS),
     ]
-    for name in args.models:
+    for name, per_size in records.items():
         paper_size, paper_times = PAPER[name]
-        ours = [cells[name].get(label, "—") for label in RESOLUTIONS]
+        ours = [cell_text(per_size[label]) for label in RESOLUTIONS]
         theirs = ["OOM" if t is None else f"{t:.2f}" for t in paper_times]
-        lines.append(
-            f"| {name} | {sizes[name]} | {paper_size} | "
-            + " | ".join(f"{o} / paper {p}" for o, p in zip(ours, theirs, strict=True))
-            + " |"
-        )
-    speed = ""
-    if "Ours-VGG" in args.models and "Teacher pipeline" in args.models:
-        rows = {(r.method, r.variant): r for r in table.rows}
-        student, teacher = rows.get(("Ours-VGG", "FHD")), rows.get(("Teacher pipeline", "FHD"))
-        if student and teacher and student.result.median_s and teacher.result.median_s:
-            factor = teacher.result.median_s / student.result.median_s
-            verdict = "meets" if factor >= 5 else "does NOT meet"
-            speed = (
-                f"\n**Speed-up at FHD (same device, same run): Ours-VGG is {factor:.1f}x faster than the "
-                f"teacher pipeline** ({verdict} the >= 5x target; paper: 5-6x vs PhotoWCT2 on GPU).\n"
-            )
-    four_k = cells.get("Ours-VGG", {}).get("4K", "not run")
-    lines += ["", speed, f"4K stylisation with Ours-VGG on this CPU: {four_k}.", "", table.to_markdown()]
+        cells = " | ".join(f"{o}<br>paper {p}" for o, p in zip(ours, theirs, strict=True))
+        lines.append(f"| {name} | {sizes[name]} | {paper_size} | {cells} |")
+    lines += ["", "## Targets (issue 4, item 6)", ""] + targets(records)
     atomic_save_text(REPO / "reports" / "pcakd" / "table1.md", "\n".join(lines) + "\n")
-    table.write(REPO / "reports" / "pcakd" / "table1.csv")
+    atomic_save_text(REPO / "reports" / "pcakd" / "table1.csv", to_csv(records, device))
     print("\n".join(lines))
+
+
+def targets(records: dict[str, dict[str, dict[str, object]]]) -> list[str]:
+    """The speed-up and 4K-memory checks, from this run's cells."""
+    out = []
+    student, teacher = records.get("Ours-VGG", {}).get("FHD"), records.get(TEACHER, {}).get("FHD")
+    if student and teacher and student["status"] == "ok" and teacher["status"] == "ok":
+        factor = float(teacher["median_s"]) / float(student["median_s"])  # type: ignore[arg-type]
+        verdict = "MET" if factor >= 5 else "NOT MET"
+        out.append(
+            f"- **FHD speed-up: Ours-VGG {float(student['median_s']):.2f} s vs teacher pipeline "  # type: ignore[arg-type]
+            f"{float(teacher['median_s']):.2f} s = {factor:.1f}x** (target >= 5x: {verdict}; paper: 5-6x vs "  # type: ignore[arg-type]
+            "PhotoWCT2 on GPU)."
+        )
+    else:
+        out.append("- FHD speed-up: not measured (a FHD cell is missing in this run).")
+    four_k = records.get("Ours-VGG", {}).get("4K")
+    if four_k and four_k["status"] == "ok":
+        peak = float(four_k["peak_total_bytes"] or 0) / GIB  # type: ignore[arg-type]
+        verdict = "MET" if peak < 24 else "NOT MET"
+        out.append(
+            f"- **4K stylisation with Ours-VGG completes on this CPU: {float(four_k['median_s']):.1f} s, "  # type: ignore[arg-type]
+            f"process peak RSS {peak:.2f} GiB** (target: within 24 GiB: {verdict})."
+        )
+    else:
+        out.append(f"- 4K stylisation with Ours-VGG: {four_k['status'] if four_k else 'not measured'}.")
+    return out
+
+
+def to_csv(records: dict[str, dict[str, dict[str, object]]], device: str) -> str:
+    """One line per cell."""
+    buffer = io.StringIO()
+    fields = ["model", "resolution", "height", "width", "status", "median_s", "times_s", "warmup", "repeats"]
+    fields += ["peak_total_bytes", "peak_above_baseline_bytes", "paper_s", "device", "error"]
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for name, per_size in records.items():
+        for index, (label, (h, w)) in enumerate(RESOLUTIONS.items()):
+            record = dict(per_size[label])
+            paper = PAPER[name][1][index]
+            record.update(model=name, resolution=label, height=h, width=w, device=device)
+            record["paper_s"] = "OOM" if paper is None else paper
+            writer.writerow(record)
+    return buffer.getvalue()
 
 
 if __name__ == "__main__":
