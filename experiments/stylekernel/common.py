@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -80,3 +82,17 @@ def machine_line() -> str:
     return (f"{device_description(torch.device('cpu'))}; torch {torch.__version__}; "
             f"{torch.get_num_threads()} intra-op threads; {os.cpu_count()} logical CPUs visible "
             f"(shared with other jobs); Python {platform.python_version()}")  # fmt: skip
+
+
+def training_budget(runs: Iterable[str]) -> str:
+    """``"N generator updates each"`` of the trained ``runs`` (``train.py``'s summaries); flags mixed ones."""
+    steps = {}
+    for name in runs:
+        path = RUNS / name / "summary.json"
+        if path.is_file():
+            steps[name] = json.loads(path.read_text())["generator_steps"]
+    if not steps:
+        return "not trained"
+    if len(set(steps.values())) == 1:
+        return f"{next(iter(steps.values()))} generator updates each"
+    return "MIXED budgets, rows not comparable: " + ", ".join(f"{k} {v}" for k, v in steps.items())

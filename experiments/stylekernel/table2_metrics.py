@@ -3,9 +3,9 @@
 Evaluates the checkpoints written by ``train.py`` (SK k = 3, SK without CGM, the SANet-style variant
 with CGM, AdaIN; whichever exist) with the protocol of ``evaluation.py``. The paper does not define its
 "style loss" ("following WCT") nor its image size, and its models were trained 160k iterations on
-COCO x WikiArt; ours were trained for 44 generator updates on 15 photos. Absolute values are therefore
-not comparable (different encoder scale, definition and training); only orderings within our rows are
-informative, and with this budget even those are weak evidence.
+COCO x WikiArt; ours were trained for ~10^2 generator updates on 15 photos (``train.py``). Absolute
+values are therefore not comparable (different encoder scale, definition and training); only orderings
+within our rows are informative, and with this budget even those are weak evidence.
 
 Run: ``STYLELAB_WEIGHTS=... STYLELAB_SHARED_DATA=... python experiments/stylekernel/table2_metrics.py``
 Writes ``reports/stylekernel/table2.md``.
@@ -21,7 +21,7 @@ import torch
 from stylelab.utils.io import atomic_save_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PAPER_TABLE2, REPORTS, RUNS, machine_line, shared_images  # noqa: E402
+from common import PAPER_TABLE2, REPORTS, RUNS, machine_line, shared_images, training_budget  # noqa: E402
 from evaluation import CLIP_FRAMES, CLIP_RESIZE, CLIP_SIDE, CLIP_STEP, cached_evaluation  # noqa: E402
 
 #: run -> (label, paper column key or None)
@@ -63,7 +63,7 @@ def main() -> None:
         "# SK Table 2: style loss and temporal LPIPS",
         "",
         f"- machine: {machine_line()}",
-        "- training budget: see [training.md](training.md) (44 generator updates, batch 2, 96 crops, 15 "
+        f"- training budget: see [training.md](training.md) ({training_budget(ROWS)}, batch 2, 96 crops, 15 "
         "staged photos x 19 artworks in the train split; paper: 160k iterations, batch 16, 256 crops, "
         "COCO x WikiArt, V100).",
         f"- pairs: {any_result['pairs']} held-out pairs ({len(any_result['content_images'])} photos x "

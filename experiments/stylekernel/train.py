@@ -1,10 +1,11 @@
 """Train SK (k = 1, 3, 5), its ablations and an AdaIN reference with one small CPU budget.
 
 Every run uses ``configs/stylekernel.yaml`` (+ the ablation's ``configs/experiments/stylekernel/*.yaml``)
-and ``experiments/stylekernel/cpu_budget.yaml`` (staged photos x artworks, 96 crops, batch 2, 66
-optimizer steps = 44 generator + 22 discriminator updates). AdaIN gets ``configs/adain.yaml`` with the
-same data and 44 updates. One intra-op thread: on the shared 2-core machine two threads were 2-3x slower
-(OpenMP threads waiting for each other while descheduled).
+and ``experiments/stylekernel/cpu_budget.yaml`` (staged photos x artworks, 96 crops, batch 2,
+``G_STEPS`` generator updates; SK also makes one discriminator update per two, so its optimizer step
+count is 1.5x). AdaIN gets ``configs/adain.yaml`` with the same data and ``G_STEPS`` updates. One
+intra-op thread: on the shared 2-core machine two threads were 2-3x slower (OpenMP threads waiting for
+each other while descheduled); several runs may be started side by side (one thread each).
 Checkpoints: ``outputs/stylekernel_experiments/<run>/last.ckpt``; summary:
 ``reports/stylekernel/training.md``.
 
@@ -14,8 +15,10 @@ Run: ``STYLELAB_WEIGHTS=... STYLELAB_SHARED_DATA=... python experiments/styleker
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -30,15 +33,21 @@ from common import REPO, REPORTS, RUNS, machine_line, shared_images  # noqa: E40
 
 BUDGET = Path(__file__).resolve().parent / "cpu_budget.yaml"
 SK_MODEL_ARGS = ["--model.init_args.lr=2.0e-4", "--model.init_args.remd_samples=1024"]
+#: generator updates of every run (measured ~1.3 CPU-s per SK generator update incl. its D share)
+G_STEPS = 120
+#: SK: G_STEPS generator + G_STEPS / 2 discriminator updates (d_every = 2)
+SK_STEPS = G_STEPS + G_STEPS // 2
 #: run name -> (base config, ablation config or None, optimizer steps)
 RUNS_TABLE: dict[str, tuple[str, str | None, int]] = {
-    "k3": ("stylekernel", None, 66),
-    "k1": ("stylekernel", "k1", 66),
-    "k5": ("stylekernel", "k5", 66),
-    "adain": ("adain", None, 44),
-    "no_cgm": ("stylekernel", "no_cgm", 66),
-    "sanet_cgm": ("stylekernel", "sanet_cgm", 66),
+    "k3": ("stylekernel", None, SK_STEPS),
+    "k1": ("stylekernel", "k1", SK_STEPS),
+    "k5": ("stylekernel", "k5", SK_STEPS),
+    "adain": ("adain", None, G_STEPS),
+    "no_cgm": ("stylekernel", "no_cgm", SK_STEPS),
+    "sanet_cgm": ("stylekernel", "sanet_cgm", SK_STEPS),
 }
+#: logged training rows averaged for the "first" and "last" loss columns (logged every 5 batches)
+WINDOW = 10
 
 
 def arguments(name: str, images: Path) -> list[str]:
@@ -58,14 +67,36 @@ def arguments(name: str, images: Path) -> list[str]:
     return args
 
 
+def logged_windows(run_dir: Path) -> dict[str, tuple[float, float]]:
+    """Mean of the first and of the last ``WINDOW`` logged values of each ``train/*`` metric."""
+    files = sorted((run_dir / "logs").glob("version_*/metrics.csv"))
+    if not files:
+        return {}
+    with files[-1].open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    windows = {}
+    for key in rows[0] if rows else []:
+        if not key.startswith("train/"):
+            continue
+        values = [float(r[key]) for r in rows if r.get(key) not in (None, "")]
+        if values:
+            first, last = values[:WINDOW], values[-WINDOW:]
+            windows[key] = (sum(first) / len(first), sum(last) / len(last))
+    return windows
+
+
 def train(name: str, images: Path) -> dict:
-    started = time.time()
+    run_dir = RUNS / name
+    if (run_dir / "logs").is_dir():
+        shutil.rmtree(run_dir / "logs")  # a retrained run must not mix its logs with an older one's
+    started, cpu_started = time.time(), time.process_time()
     sys.argv = sys.argv[:1]  # LightningCLI must not see this script's own arguments
     cli = run_lightning_cli(["fit", *arguments(name, images)])
-    seconds = time.time() - started
-    target = RUNS / name / "last.ckpt"
+    seconds, cpu_seconds = time.time() - started, time.process_time() - cpu_started
+    target = run_dir / "last.ckpt"
     target.parent.mkdir(parents=True, exist_ok=True)
     cli.trainer.save_checkpoint(target)
+    (run_dir / "eval.json").unlink(missing_ok=True)  # the cached evaluation belongs to the old weights
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if v.numel() == 1}
     summary = {
         "run": name,
@@ -73,12 +104,22 @@ def train(name: str, images: Path) -> dict:
         "optimizer_steps": int(cli.trainer.global_step),
         "generator_steps": int(getattr(cli.model, "generator_steps", cli.trainer.global_step)),
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 1),
+        "threads": torch.get_num_threads(),
+        "logged_windows": logged_windows(run_dir),
         "batch_size": cli.datamodule.batch_size,
         "crop": cli.datamodule.train_transform.crop_size,
         "last_logged": metrics,
     }
-    atomic_save_text(RUNS / name / "summary.json", json.dumps(summary, indent=2))
+    atomic_save_text(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
+
+
+def _pair(windows: dict, key: str, digits: int = 3) -> str:
+    if key not in windows:
+        return "n/a"
+    first, last = windows[key]
+    return f"{first:.{digits}g} → {last:.{digits}g}"
 
 
 def write_report() -> None:
@@ -88,12 +129,13 @@ def write_report() -> None:
         if not path.is_file():
             continue
         s = json.loads(path.read_text())
-        logged = s["last_logged"]
-        loss = logged.get("train/loss")
-        shown = "n/a" if loss is None else f"{loss:.3f}"
+        w = s.get("logged_windows", {})
+        cpu = "n/a" if s.get("cpu_seconds") is None else f"{s['cpu_seconds']:.0f}"
         rows.append(
             f"| {name} | {s['variant']} | {s['generator_steps']} | {s['optimizer_steps']} "
-            f"| {s['batch_size']} | {s['crop']} | {s['seconds']:.0f} | {shown} |"
+            f"| {s['batch_size']} | {s['crop']} | {s['seconds']:.0f} | {cpu} "
+            f"| {_pair(w, 'train/loss')} | {_pair(w, 'train/remd')} | {_pair(w, 'train/content')} "
+            f"| {_pair(w, 'train/cgm_kept_fraction', 2)} |"
         )
     lines = [
         "# SK experiments: training budget",
@@ -103,12 +145,23 @@ def write_report() -> None:
         "(seed 0, val 5 %, test 25 %); training on the train split only; shorter side 112, random 96 crops.",
         "- recipe: the paper's losses and weights, Adam lr 2e-4 (paper 1e-4: doubled for the tiny budget), "
         "REMD on at most 1,024 positions, D once per two G steps.",
+        f"- budget: {G_STEPS} generator updates per run (SK: + {G_STEPS // 2} discriminator updates), "
+        "batch 2, 1 intra-op thread per run; five processes side by side (k3, k1, k5, no_cgm, and "
+        "sanet_cgm followed by adain) on the shared 2-core CPU with other engineers' jobs (load average "
+        "8-10), so wall time is several times the CPU time and neither is a speed measurement.",
         "- paper budget: 160,000 iterations, batch 16, 256 crops, ~80k COCO x ~80k WikiArt images, V100. "
-        "These runs are about 4 orders of magnitude smaller: every table built on them measures the code "
-        "path and relative behaviour at initialisation-dominated quality, not the paper's trained model.",
+        "These runs are about 3 orders of magnitude smaller in updates (and far smaller in data): every "
+        "table built on them measures the code path and relative behaviour of barely trained models, not "
+        "the paper's trained model.",
+        f"- loss columns: mean of the first {WINDOW} → mean of the last {WINDOW} logged training values "
+        f"(logged every 5 batches = 5 generator updates, {G_STEPS // 5} values per run; each value is one "
+        "batch of 2). `loss` is each method's own total (AdaIN's is on another scale: content + 10 x "
+        "mean/std style on the Caffe VGG-19); `remd`, `content` "
+        "and the CGM kept fraction (share of attention entries kept by the gate; 1 without CGM) are SK-only.",
         "",
-        "| run | variant | G updates | optimizer steps | batch | crop | wall time (s) | last train loss |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | variant | G updates | optimizer steps | batch | crop | wall time (s) | CPU time (s) "
+        "| train loss | REMD | content | CGM kept fraction |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
     atomic_save_text(REPORTS / "training.md", "\n".join(lines) + "\n")

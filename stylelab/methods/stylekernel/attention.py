@@ -22,6 +22,10 @@ CGM (Eq. 3-5) as resolved by the spec's proposals (the paper's equations are inc
   uniform attention weight, the scale ``lambda`` already lives in: a reparametrisation of the same
   thresholds that keeps ``beta`` O(1) (an absolute ``beta`` of O(1 / N_s) is moved far too fast by Adam and
   closes every row within a few steps).
+* ``threshold_times_attention`` (the paper's Eq. 4 read literally, off by default [proposal: drop the
+  leading A]): ``T(u, v) = A(u, v) * (lambda(u) S + beta(u) r(u))`` (for the similarity statistic, the
+  similarity ``M`` multiplies). The mask then no longer depends on ``v`` for positive ``A``: each row is kept
+  whole or emptied (and falls back to its argmax), which is why the default drops the leading ``A``.
 * gap ``g(u, v) = (A(u, v) - T(u, v)) / r(u)``: dividing by the positive row constant leaves the hard mask
   unchanged and expresses the gap in units of the uniform weight.
 * mask (``gate``): ``"ste"`` [proposal] ``m = step(g)`` forward, identity backward
@@ -63,6 +67,7 @@ class GateConfig:
         renormalize: Renormalise each row of the gated attention to sum 1.
         relative_beta: ``beta`` in units of the row mean ``mean_v A`` (attention statistics only).
         empty_eps: A gated row whose sum is at most this is "empty" and keeps its argmax.
+        threshold_times_attention: Eq. 4 literally, ``T = A (lambda S + beta r)`` (default off).
     """
 
     threshold_stat: ThresholdStat = "row_mean"
@@ -71,6 +76,7 @@ class GateConfig:
     renormalize: bool = True
     relative_beta: bool = True
     empty_eps: float = 1e-12
+    threshold_times_attention: bool = False
 
     def __post_init__(self) -> None:
         """Reject unknown modes early with the accepted values."""
@@ -97,6 +103,8 @@ class ContentGate(nn.Module):
         lambda_init: Initial bias of the ``lambda`` output.
         beta_init: Initial bias of the ``beta`` output.
         normalize_input: Instance-normalise ``Z_c`` before the convs.
+        per_position: One ``(lambda, beta)`` per content position [proposal]; ``False``: the spatial mean of
+            ``E_f``'s output, one pair per image (the paper does not give their shape).
 
     Shapes:
         ``(B, C, H, W)`` → ``lambda, beta``: ``(B, H * W)`` each.
@@ -109,9 +117,11 @@ class ContentGate(nn.Module):
         lambda_init: float = 1.0,
         beta_init: float = 0.0,
         normalize_input: bool = True,
+        per_position: bool = True,
     ) -> None:
         super().__init__()
         self.normalize_input = normalize_input
+        self.per_position = per_position
         self.net = nn.Sequential(
             nn.Conv2d(channels, hidden, 3, padding=1, padding_mode="reflect"),
             nn.ReLU(),
@@ -127,6 +137,8 @@ class ContentGate(nn.Module):
         """``(lambda, beta)``, each ``(B, H * W)``, for ``content_feat`` ``(B, C, H, W)``."""
         x = F.instance_norm(content_feat) if self.normalize_input else content_feat
         out = self.net(x).flatten(2)
+        if not self.per_position:
+            out = out.mean(dim=2, keepdim=True).expand_as(out)
         return out[:, 0], out[:, 1]
 
 
@@ -162,12 +174,18 @@ def _gated_weights(
     """
     lam, beta = lam.unsqueeze(-1), beta.unsqueeze(-1)
     if config.threshold_stat == "similarity_row_mean":
-        gap = sim - (lam * sim.mean(dim=-1, keepdim=True) + beta)
+        threshold = lam * sim.mean(dim=-1, keepdim=True) + beta
+        if config.threshold_times_attention:
+            threshold = sim * threshold
+        gap = sim - threshold
     else:
         row_mean = attn.mean(dim=-1, keepdim=True)
         stat = row_mean if config.threshold_stat == "row_mean" else column_stat.unsqueeze(1)  # type: ignore[union-attr]
         offset = beta * row_mean if config.relative_beta else beta
-        gap = (attn - (lam * stat + offset)) / row_mean
+        threshold = lam * stat + offset
+        if config.threshold_times_attention:
+            threshold = attn * threshold
+        gap = (attn - threshold) / row_mean
     hard = (gap > 0).to(attn.dtype)
     surrogate = gap if config.gate == "ste" else torch.sigmoid(gap / config.tau)
     forward = hard if config.gate == "ste" else surrogate

@@ -93,6 +93,8 @@ class StyleKernelNet(nn.Module):
         beta_init: Initial ``beta``.
         relative_beta: ``beta`` in units of the row mean of the attention (see ``attention.py``).
         gate_normalize_input: Feed ``E_f`` the instance-normalised ``Z_c``.
+        gate_per_position: ``lambda``, ``beta`` per content position (False: one pair per image).
+        threshold_times_attention: The paper's literal Eq. 4, ``T = A (lambda S + beta r)``.
         kernel_size: ``k`` of the style kernels (paper 3).
         skg_hidden: Hidden width of SKG (default: the feature's channels).
         group_shuffle: Channel-shuffle the normalised content feature before the dynamic conv.
@@ -123,6 +125,8 @@ class StyleKernelNet(nn.Module):
         beta_init: float = 0.0,
         relative_beta: bool = True,
         gate_normalize_input: bool = True,
+        gate_per_position: bool = True,
+        threshold_times_attention: bool = False,
         kernel_size: int = 3,
         skg_hidden: int | None = None,
         group_shuffle: bool = True,
@@ -150,10 +154,10 @@ class StyleKernelNet(nn.Module):
             tau=gate_tau,
             renormalize=renormalize,
             relative_beta=relative_beta,
+            threshold_times_attention=threshold_times_attention,
         )
-        self.gate = (
-            ContentGate(channels, gate_hidden, lambda_init, beta_init, gate_normalize_input) if cgm else None
-        )
+        gate_args = (gate_hidden, lambda_init, beta_init, gate_normalize_input, gate_per_position)
+        self.gate = ContentGate(channels, *gate_args) if cgm else None
         self.chunk_elements = chunk_elements
         if architecture == "style_kernel":
             alpha_tensor = torch.tensor(float(alpha))

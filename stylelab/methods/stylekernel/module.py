@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from stylelab.methods.base import StyleTransferMethod
+from stylelab.methods.stylekernel.adversarial import feature_matching_loss
 from stylelab.methods.stylekernel.model import StyleKernelNet
 from stylelab.methods.stylekernel.objective import (
     CONTENT_LAYERS,
@@ -46,6 +48,8 @@ class StyleKernel(StyleTransferMethod):
         beta_init: Initial ``beta``.
         relative_beta: ``beta`` in units of the attention row mean.
         gate_normalize_input: Feed ``E_f`` the instance-normalised content feature.
+        gate_per_position: ``lambda``, ``beta`` per content position [proposal] (False: per image).
+        threshold_times_attention: Eq. 4 literally, ``T = A (lambda S + beta r)`` (default: A dropped).
         kernel_size: Style-kernel size ``k``.
         skg_hidden: Hidden width of SKG (None: 512).
         group_shuffle: Shuffle the normalised content channels.
@@ -60,10 +64,14 @@ class StyleKernel(StyleTransferMethod):
         content_weight: ``lambda_cont``.
         style_weight: ``lambda_sty``.
         remd_weight: ``lambda_REMD``.
+        feature_matching_weight: pix2pixHD's discriminator feature matching (``lambda_feat``, pix2pixHD
+            10); 0 = off [proposal: the paper does not mention it].
         style_loss: ``"gram"`` or ``"mean_std"``.
         style_layers: Style-loss taps (default relu1_1..relu4_1).
         content_layers: Content-loss taps (default relu4_1, relu5_1).
         reconstruction_layers: Identity-loss taps (default relu2_1..relu5_1).
+        rec_distance: Identity-loss distance: ``"mse"`` [proposal, SANet/IEC] or ``"l2"`` (the paper's
+            ``||.||_2``: Euclidean norm per sample, batch mean).
         remd_operands: ``"output"`` or ``"aligned"``.
         remd_layers: REMD taps for ``"output"`` (default relu3_1, relu4_1).
         remd_samples: Random positions kept per side (None: all).
@@ -99,6 +107,8 @@ class StyleKernel(StyleTransferMethod):
         beta_init: float = 0.0,
         relative_beta: bool = True,
         gate_normalize_input: bool = True,
+        gate_per_position: bool = True,
+        threshold_times_attention: bool = False,
         kernel_size: int = 3,
         skg_hidden: int | None = None,
         group_shuffle: bool = True,
@@ -113,10 +123,12 @@ class StyleKernel(StyleTransferMethod):
         content_weight: float = 1.0,
         style_weight: float = 1.0,
         remd_weight: float = 3.0,
+        feature_matching_weight: float = 0.0,
         style_loss: Literal["gram", "mean_std"] = "gram",
         style_layers: list[str] | None = None,
         content_layers: list[str] | None = None,
         reconstruction_layers: list[str] | None = None,
+        rec_distance: Literal["mse", "l2"] = "mse",
         remd_operands: Literal["output", "aligned"] = "output",
         remd_layers: list[str] | None = None,
         remd_samples: int | None = 4096,
@@ -153,6 +165,8 @@ class StyleKernel(StyleTransferMethod):
             beta_init=beta_init,
             relative_beta=relative_beta,
             gate_normalize_input=gate_normalize_input,
+            gate_per_position=gate_per_position,
+            threshold_times_attention=threshold_times_attention,
             kernel_size=kernel_size,
             skg_hidden=skg_hidden,
             group_shuffle=group_shuffle,
@@ -170,11 +184,13 @@ class StyleKernel(StyleTransferMethod):
                 content=content_weight,
                 style=style_weight,
                 remd=remd_weight,
+                feature_matching=feature_matching_weight,
             ),
             style_loss=style_loss,
             style_layers=tuple(style_layers or STYLE_LAYERS),
             content_layers=tuple(content_layers or CONTENT_LAYERS),
             reconstruction_layers=tuple(reconstruction_layers or RECONSTRUCTION_LAYERS),
+            rec_distance=rec_distance,
             remd_operands=remd_operands,
             remd_layers=tuple(remd_layers or REMD_LAYERS),
             remd_samples=remd_samples,
@@ -232,8 +248,16 @@ class StyleKernel(StyleTransferMethod):
         use_adv = self.hparams.adv_weight > 0
 
         self.toggle_optimizer(opt_g)
+        matching = None
+        if self.objective.weights.feature_matching:
+            matching = partial(feature_matching_loss, self.discriminator)
         step = generator_objective(
-            self.net, content, style, self.objective, self.discriminator if use_adv else None
+            self.net,
+            content,
+            style,
+            self.objective,
+            self.discriminator if use_adv else None,
+            feature_matching=matching,
         )
         total = self.checked_loss(step.total, step.terms)
         self.log("train/cgm_kept_fraction", step.transfer.stats.kept_fraction)

@@ -128,3 +128,33 @@ def test_chunks_bound_the_largest_attention_tensor(monkeypatch: pytest.MonkeyPat
     lam, beta = torch.ones(2, 12, dtype=torch.float64), torch.zeros(2, 12, dtype=torch.float64)
     _, stats = gated_attention(q, k, v, 2.0, lam, beta, chunk_elements=30)
     assert stats.chunks == 4 and shapes == [(2, 3, 10)] * 4  # 30 // 10 = 3 query rows at a time
+
+
+def test_literal_eq4_keeps_or_empties_whole_rows() -> None:
+    # T = A (lambda r + beta r), r = 1/N_s: A > T <=> lambda + beta < N_s, whatever v is, so every row is
+    # kept whole or falls back to its argmax; the default (leading A dropped) masks inside rows instead.
+    q, k, v = _qkv(b=1)
+    lam = torch.tensor([[1.0, 20.0] * 6], dtype=torch.float64)  # N_s = 10: odd rows are emptied
+    beta = torch.zeros(1, 12, dtype=torch.float64)
+    out, stats = gated_attention(q, k, v, 8.0, lam, beta, GateConfig(threshold_times_attention=True))
+    attn = torch.softmax(8.0 * q.transpose(1, 2) @ k, dim=-1)
+    best = F.one_hot(attn.argmax(-1), 10).double()
+    weights = torch.where((lam < 10).unsqueeze(-1), attn, best)
+    torch.testing.assert_close(out, v @ weights.transpose(1, 2))
+    assert stats.empty_rows == 6 and stats.kept_fraction == pytest.approx((6 * 10 + 6) / 120)
+    _, default = gated_attention(q, k, v, 8.0, lam.clamp(max=1.0), beta, GateConfig())
+    assert 0 < default.kept_fraction < 1  # inside-row masking
+
+
+def test_per_image_gate_predicts_one_pair_per_image() -> None:
+    gate = ContentGate(16, hidden=8, per_position=False)
+    torch.nn.init.normal_(gate.net[-1].weight, std=0.5)
+    feat = torch.randn(2, 16, 3, 4, requires_grad=True)
+    lam, beta = gate(feat)
+    assert lam.shape == beta.shape == (2, 12)
+    for t in (lam, beta):
+        torch.testing.assert_close(t, t[:, :1].expand(-1, 12))
+    per_position, _ = ContentGate(16, hidden=8)(feat)
+    assert not torch.allclose(per_position, per_position[:, :1].expand(-1, 12))
+    (lam.sum() + beta.sum()).backward()
+    assert gate.net[0].weight.grad.abs().sum() > 0

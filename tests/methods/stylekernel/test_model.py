@@ -5,6 +5,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from stylelab.methods import load_method
@@ -94,7 +95,7 @@ def _collate(items: list[dict]) -> dict:
 
 
 def test_manual_optimisation_updates_d_once_per_two_g_steps(tmp_path: Path) -> None:
-    model = StyleKernel(encoder_weights=None, lr=1e-3, remd_samples=64)
+    model = StyleKernel(encoder_weights=None, lr=1e-3, remd_samples=64, disc_width=8)  # small D: fast
     d_before = [p.detach().clone() for p in model.discriminator.parameters()]
     enc_before = [p.detach().clone() for p in model.net.encoder.parameters()]
     d_steps = []
@@ -128,3 +129,37 @@ def test_manual_optimisation_updates_d_once_per_two_g_steps(tmp_path: Path) -> N
     assert isinstance(loaded, StyleKernel) and int(loaded.generator_steps) == 3
     content, style = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
     torch.testing.assert_close(loaded.stylize(content, style), model.eval().stylize(content, style))
+
+
+def test_literal_l2_identity_distance(images: tuple[torch.Tensor, torch.Tensor]) -> None:
+    net = StyleKernelNet(encoder_weights=None)
+    content, _ = images
+    config = ObjectiveConfig(rec_distance="l2", remd_samples=16)
+    step = generator_objective(net, content, content.flip(0), config)
+    layer = net.feature_layer
+    with torch.no_grad():
+        feats = net.encoder(content, ["relu2_1", "relu3_1", "relu4_1", "relu5_1"])
+        out_cc = net.decoder(net.transfer(feats[layer], feats[layer]).feature)
+        expected_pixel = torch.linalg.vector_norm((out_cc - content).flatten(1), dim=1).mean()
+    # I_ss uses the flipped batch: the same images, so its distance equals I_cc's
+    torch.testing.assert_close(step.terms["rec_pixel"], 2 * expected_pixel)
+    mse = generator_objective(net, content, content.flip(0), ObjectiveConfig(remd_samples=16))
+    torch.testing.assert_close(mse.terms["rec_pixel"], 2 * F.mse_loss(out_cc, content))
+    with pytest.raises(ValueError, match="rec_distance"):
+        ObjectiveConfig(rec_distance="l1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("gate", ["ste", "soft"])
+def test_fully_masked_model_stays_finite(gate: str, images: tuple[torch.Tensor, torch.Tensor]) -> None:
+    # beta = 1e4 (units of the uniform weight) closes every row: each keeps its argmax, nothing is NaN
+    net = StyleKernelNet(encoder_weights=None, gate=gate, beta_init=1e4)
+    content, style = images
+    feats_c, feats_s = net.encoder(content, ["relu4_1"]), net.encoder(style, ["relu4_1"])
+    transfer = net.transfer(feats_c["relu4_1"], feats_s["relu4_1"])
+    rows = content.shape[0] * (32 // 8) * (40 // 8)
+    assert transfer.stats.empty_rows == rows
+    out = net.decoder(transfer.feature)
+    assert torch.isfinite(out).all()
+    out.square().mean().backward()
+    grads = [p.grad for p in net.trainable_parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
