@@ -48,6 +48,26 @@ LIBRARIES = {
     "candy+muse+comp": ["candy", "la_muse", "composition_vii"],
 }
 CONTENTS = ["brad_pitt.jpg", "avril.jpg", "blonde_girl.jpg"]
+#: Held-out tuning set for the search target: three other artworks and other photos, none of them in
+#: :data:`STYLES` or :data:`CONTENTS`, so a setting chosen on them is not tuned on the reported check.
+TUNING_STYLES = ["feathers.jpg", "frida_kahlo.jpg", "woman_in_peasant_dress.jpg"]
+TUNING_CONTENTS = ["newyork.jpg", "coral_cat.jpg"]
+
+
+def parse_config(text: str) -> tuple[int, int, int | tuple[int, ...], int]:
+    """``"K,depth,probes[,rerank]"`` with per-level probes as ``"8/16"`` -> ``(K, depth, probes, rerank)``."""
+    parts = text.split(",")
+    if len(parts) not in (3, 4):
+        raise ValueError(f"expected K,depth,probes[,rerank]; got {text!r}")
+    widths = tuple(int(v) for v in parts[2].split("/"))
+    probes: int | tuple[int, ...] = widths[0] if len(widths) == 1 else widths
+    return int(parts[0]), int(parts[1]), probes, int(parts[3]) if len(parts) == 4 else 0
+
+
+def config_label(k: int, depth: int, probes: int | tuple[int, ...], rerank: int) -> str:
+    """``3-BHKM K=32 d=2 p=8/16 rr=8`` (rr = full-vector re-ranking, omitted when 0)."""
+    p = str(probes) if isinstance(probes, int) else "/".join(map(str, probes))
+    return f"3-BHKM K={k} d={depth} p={p}" + (f" rr={rerank}" if rerank else "")
 
 
 def shared_images() -> Path:
@@ -67,15 +87,15 @@ def library_cache() -> Path:
 
 
 def per_image_libraries(
-    spec: EncoderSpec | None = None, progress: bool = True
+    spec: EncoderSpec | None = None, progress: bool = True, files: list[str] | None = None
 ) -> dict[str, KnowledgeLibrary]:
-    """One library per style image, built (and saved) on first use."""
+    """One library per style image (default :data:`STYLES`), built (and saved) on first use."""
     images = shared_images()
     root = library_cache()
     spec = spec or EncoderSpec()
     encoder = spec.build()
     out = {}
-    for file in STYLES:
+    for file in files or STYLES:
         name = Path(file).stem
         if name not in list_libraries(root):
             lib = build_library(
@@ -105,6 +125,12 @@ def library(name: str) -> KnowledgeLibrary:
     """One of the nine libraries by name."""
     single = per_image_libraries(progress=False)
     return combine_libraries([single[p] for p in LIBRARIES[name]], name)
+
+
+def tuning_library() -> KnowledgeLibrary:
+    """The held-out three-image library of :data:`TUNING_STYLES`."""
+    single = per_image_libraries(progress=False, files=TUNING_STYLES)
+    return combine_libraries(list(single.values()), "tuning (feathers+frida+peasant)")
 
 
 def content_crop(file: str, size: int = 512) -> torch.Tensor:

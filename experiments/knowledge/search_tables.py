@@ -60,12 +60,6 @@ class Cell:
     by_library: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
 
 
-def parse_tuned(text: str) -> tuple[int, int, int]:
-    """``"K,depth,probes"`` -> ints."""
-    k, depth, probes = (int(v) for v in text.split(","))
-    return k, depth, probes
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contents", type=int, default=1, help="content photos per library (1-3)")
@@ -85,8 +79,8 @@ def main() -> None:
     count_q = queries[0][1].shape[0]
     exact_cfg = TimingConfig(warmup=0, repeats=1, num_threads=args.threads)
     approx_cfg = TimingConfig(warmup=1, repeats=args.repeats, num_threads=args.threads)
-    k_t, depth_t, probes_t = parse_tuned(args.tuned)
-    tuned_name = f"3-BHKM K={k_t} d={depth_t} p={probes_t}"
+    k_t, depth_t, probes_t, rerank_t = common.parse_config(args.tuned)
+    tuned_name = common.config_label(k_t, depth_t, probes_t, rerank_t)
     order = ["Traverse", "faiss flat IP", "PQ", "HKM", "1-BHKM", "2-BHKM", "3-BHKM", "4-BHKM", tuned_name]
     cells = {name: Cell() for name in order}
     table = TimingTable(
@@ -112,7 +106,10 @@ def main() -> None:
             elif name == "HKM":
                 index, cfg = HKMIndex(k=10, depth=2), approx_cfg
             elif name == tuned_name:
-                index, cfg = BHKMIndex(BANDS[3], k=k_t, depth=depth_t, probes=probes_t), approx_cfg
+                index, cfg = (
+                    BHKMIndex(BANDS[3], k=k_t, depth=depth_t, probes=probes_t, rerank=rerank_t),
+                    approx_cfg,
+                )
             else:  # n-BHKM shares HKM's tree (built once, as in the code)
                 index, cfg = BHKMIndex(BANDS[int(name[0])], k=10, depth=2, tree=tree), approx_cfg
             timed_build(cells[name], index, patches, unit, cfg)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from stylelab.methods.knowledge.tree import Tree, build_tree, faiss_gpu_available, route
+from stylelab.methods.knowledge.tree import Tree, build_tree, faiss_gpu_available, probe_widths, route
 from stylelab.ops import haar_packet
 
 BANDS = ("LL", "LH", "HL", "HH")
@@ -46,6 +46,11 @@ _CHUNK_ELEMENTS = 1 << 26  # similarity block of at most 64 Mi floats (256 MiB)
 def unit_rows(x: Tensor) -> Tensor:
     """Rows of ``x (n, D)`` scaled to unit norm (zero rows stay zero)."""
     return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def probe_label(probes: int | Sequence[int]) -> str:
+    """``8`` or, per level, ``4/16``."""
+    return str(probes) if isinstance(probes, int) else "/".join(str(p) for p in probes)
 
 
 def first_bands(count: int) -> tuple[str, ...]:
@@ -253,7 +258,8 @@ class TreeIndex(PatchIndex):
     Args:
         k: Clusters per node (code 10).
         depth: Tree depth (code 2).
-        probes: Leaves visited per query (beam width; 1 = paper).
+        probes: Beam width (1 = paper's greedy path; = leaves visited per query), or one width per
+            tree level, top level first, e.g. ``(8, 16)`` (see :func:`~.tree.route`).
         rerank: If > 0, re-rank the best ``rerank`` candidates of each visited leaf on the full
             vectors (beyond the paper; 0 = off).
         niter: k-means iterations per node.
@@ -265,15 +271,17 @@ class TreeIndex(PatchIndex):
         self,
         k: int = 10,
         depth: int = 2,
-        probes: int = 1,
+        probes: int | Sequence[int] = 1,
         rerank: int = 0,
         niter: int = 20,
         seed: int = 0,
         tree: Tree | None = None,
     ) -> None:
         super().__init__()
-        if probes < 1 or rerank < 0:
-            raise ValueError(f"probes must be >= 1 and rerank >= 0; got {probes}, {rerank}")
+        if rerank < 0:
+            raise ValueError(f"rerank must be >= 0; got {rerank}")
+        probe_widths(probes, depth)  # validates
+        probes = probes if isinstance(probes, int) else tuple(int(p) for p in probes)
         self.k, self.depth, self.probes, self.rerank, self.niter, self.seed = (
             k,
             depth,
@@ -376,7 +384,7 @@ class HKMIndex(TreeIndex):
     def describe(self) -> str:
         """Label with the tree shape and probes."""
         extra = f", rerank {self.rerank}" if self.rerank else ""
-        return f"hkm K={self.k} depth {self.depth}, p={self.probes}{extra}"
+        return f"hkm K={self.k} depth {self.depth}, p={probe_label(self.probes)}{extra}"
 
 
 @functools.cache
@@ -474,8 +482,8 @@ class BHKMIndex(TreeIndex):
     def describe(self) -> str:
         """Label with the bands, tree shape and probes."""
         extra = f", rerank {self.rerank}" if self.rerank else ""
-        bands = "+".join(self.bands)
-        return f"{len(self.bands)}-bhkm {bands} K={self.k} depth {self.depth}, p={self.probes}{extra}"
+        bands, probes = "+".join(self.bands), probe_label(self.probes)
+        return f"{len(self.bands)}-bhkm {bands} K={self.k} depth {self.depth}, p={probes}{extra}"
 
 
 INDEX_KINDS: dict[str, type[PatchIndex]] = {

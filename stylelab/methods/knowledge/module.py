@@ -21,7 +21,14 @@ from torch import Tensor
 from stylelab.methods.base import StyleTransferMethod
 from stylelab.methods.knowledge.backtrack import backtrack_record, draw_links, save_record
 from stylelab.methods.knowledge.encoder import DEFAULT_LAYER, EncoderSpec, resolve_encoder_weights
-from stylelab.methods.knowledge.index import DEFAULT_BANDS, PatchIndex, TreeIndex, make_index, unit_rows
+from stylelab.methods.knowledge.index import (
+    DEFAULT_BANDS,
+    PatchIndex,
+    TreeIndex,
+    make_index,
+    probe_label,
+    unit_rows,
+)
 from stylelab.methods.knowledge.library import (
     MANIFEST,
     BuildSettings,
@@ -56,6 +63,15 @@ def _split_names(value: str | Sequence[str] | None) -> list[str]:
     return [name.strip() for item in items for name in str(item).split(",") if name.strip()]
 
 
+def _parse_probes(text: str) -> int | list[int]:
+    """``--probes`` value: ``8`` (every level) or ``8/16`` (per level, top first)."""
+    try:
+        widths = [int(v) for v in text.split("/")]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"an integer or per-level integers (8/16); got {text!r}") from error
+    return widths[0] if len(widths) == 1 else widths
+
+
 class KnowledgeTransfer(StyleTransferMethod):
     """Knowledge transfer with BHKM search (Chen et al. 2020) as a stylelab method.
 
@@ -76,7 +92,8 @@ class KnowledgeTransfer(StyleTransferMethod):
         clusters: Tree branching factor K (code 10).
         depth: Tree depth (code 2).
         bands: Haar bands BHKM matches on (code LL, LH, HL).
-        probes: Leaves visited per query (1 = paper).
+        probes: Leaves visited per query (1 = paper), or one beam width per tree level (top level
+            first, e.g. ``[8, 16]``; beyond the paper).
         rerank: Re-rank this many band candidates per leaf on full vectors (0 = paper).
         swap: ``"statistics"`` (Eq. 7, reference code default) or ``"geometric"`` (Eq. 6).
         stat_eps: Statistics-swap epsilon (code 2e-5).
@@ -105,7 +122,7 @@ class KnowledgeTransfer(StyleTransferMethod):
         clusters: int = 10,
         depth: int = 2,
         bands: list[str] | None = None,
-        probes: int = 1,
+        probes: int | list[int] = 1,
         rerank: int = 0,
         swap: Swap = "statistics",
         stat_eps: float = 2e-5,
@@ -139,9 +156,9 @@ class KnowledgeTransfer(StyleTransferMethod):
         """The configured search, e.g. ``3-bhkm K=10 d=2 p=1``."""
         h = self.hparams
         if h.search == "bhkm":
-            return f"{len(self.bands)}-bhkm K={h.clusters} d={h.depth} p={h.probes}"
+            return f"{len(self.bands)}-bhkm K={h.clusters} d={h.depth} p={probe_label(h.probes)}"
         if h.search == "hkm":
-            return f"hkm K={h.clusters} d={h.depth} p={h.probes}"
+            return f"hkm K={h.clusters} d={h.depth} p={probe_label(h.probes)}"
         return str(h.search)
 
     @property
@@ -323,7 +340,9 @@ class KnowledgeTransfer(StyleTransferMethod):
         )
         parser.add_argument("--swap", choices=["geometric", "statistics"], default=None)
         parser.add_argument("--search", choices=["bhkm", "hkm", "exact", "faiss_flat", "pq"], default=None)
-        parser.add_argument("--probes", type=int, default=None, help="leaves visited per patch (1 = paper)")
+        parser.add_argument(
+            "--probes", type=_parse_probes, default=None, help="leaves (1 = paper) or per level, 8/16"
+        )
         parser.add_argument("--rerank", type=int, default=None)
         parser.add_argument("--clusters", type=int, default=None)
         parser.add_argument("--depth", type=int, default=None)

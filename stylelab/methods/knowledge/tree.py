@@ -13,6 +13,7 @@ is a handful of tensors (:meth:`Tree.state`), stored in the library folder as sa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,7 +198,19 @@ def build_tree(
                 member_count.to(device), torch.cat(ordered), k=k, depth=depth)  # fmt: skip
 
 
-def route(tree: Tree, queries: Tensor, probes: int = 1) -> tuple[Tensor, Tensor]:
+def probe_widths(probes: int | Sequence[int], depth: int) -> list[int]:
+    """Beam width per tree level: one int for every level, or one per level (top level first).
+
+    Raises:
+        ValueError: A width below 1, or a per-level list whose length is not ``depth``.
+    """
+    widths = [int(probes)] * depth if isinstance(probes, int) else [int(p) for p in probes]
+    if len(widths) != depth or any(w < 1 for w in widths):
+        raise ValueError(f"probes must be >= 1, one value or one per level of {depth}; got {probes}")
+    return widths
+
+
+def route(tree: Tree, queries: Tensor, probes: int | Sequence[int] = 1) -> tuple[Tensor, Tensor]:
     """Send each query down the tree, keeping the ``probes`` most similar nodes per level (beam search).
 
     With ``probes=1`` this is the paper's greedy single path: at each level the child centre with
@@ -206,14 +219,15 @@ def route(tree: Tree, queries: Tensor, probes: int = 1) -> tuple[Tensor, Tensor]
     Args:
         tree: The tree.
         queries: ``(Q, D)`` query vectors (any norm: only the ranking matters).
-        probes: Beam width ``p`` (leaves visited per query).
+        probes: Beam width ``p`` (leaves visited per query), or one width per level (top level
+            first; the last one is the number of leaves visited), e.g. ``(8, 16)``: keep the 8 best
+            top-level nodes, then the 16 best of their children.
 
     Returns:
         ``(leaves (Q, p'), scores (Q, p'))`` with ``p' = min(p, reachable leaves)``; unused slots
         hold node ``-1`` and score ``-inf``.
     """
-    if probes < 1:
-        raise ValueError(f"probes must be >= 1; got {probes}")
+    widths = probe_widths(probes, tree.depth)
     device = queries.device
     count_q = queries.shape[0]
     frontier = torch.zeros(count_q, 1, dtype=torch.long, device=device)
@@ -221,7 +235,7 @@ def route(tree: Tree, queries: Tensor, probes: int = 1) -> tuple[Tensor, Tensor]
     k_max = max(1, int(tree.child_count.max()))
     child_start, child_count = tree.child_start.tolist(), tree.child_count.tolist()
     buffer: Tensor | None = None  # reused for every node's queries: no fresh allocation per node
-    for _ in range(tree.depth):
+    for level in range(tree.depth):
         if all(child_count[u] == 0 for u in torch.unique(frontier).tolist() if u >= 0):
             break
         beam = frontier.shape[1]
@@ -245,7 +259,7 @@ def route(tree: Tree, queries: Tensor, probes: int = 1) -> tuple[Tensor, Tensor]
             sims = rows @ tree.centers[first : first + n].T
             cand[qi, bi, :n] = torch.arange(first, first + n, device=device)
             cand_score[qi, bi, :n] = sims
-        width = min(probes, beam * k_max)
+        width = min(widths[level], beam * k_max)
         score, pick = cand_score.flatten(1).topk(width, dim=1)
         frontier = cand.flatten(1).gather(1, pick)
         frontier[torch.isinf(score)] = -1

@@ -35,10 +35,18 @@ def test_library_commands(tmp_path: Path, library_root: Path, capsys: pytest.Cap
     assert _build(images / "pic_01.png", "mine") == 2
     assert "already exists" in capsys.readouterr().err
     assert (library_root / "mine" / "patches.safetensors").read_bytes() == before
-    # an empty folder is a clear error and writes nothing
+    # a failed --force rebuild (an image smaller than one window) names the file and keeps the library
+    write_pictures(tmp_path / "tiny", [(12, 40)])
+    assert _build(tmp_path / "tiny", "mine", "--force") == 2
+    err = capsys.readouterr().err
+    assert "pic_00.png" in err and "smaller than one 4x4 window" in err
+    assert (library_root / "mine" / "patches.safetensors").read_bytes() == before
+    assert sorted(p.name for p in library_root.iterdir()) == ["mine"]  # no staging folder left
+    # an empty folder is a clear error naming the folder and writes nothing
     (tmp_path / "empty").mkdir()
     assert _build(tmp_path / "empty", "void") == 2
-    assert "no images" in capsys.readouterr().err and not (library_root / "void").exists()
+    err = capsys.readouterr().err
+    assert "no images" in err and str(tmp_path / "empty") in err and not (library_root / "void").exists()
     # a flipped byte is refused, naming the file
     path = library_root / "mine" / "patches.safetensors"
     raw = bytearray(path.read_bytes())
@@ -64,13 +72,14 @@ def test_stylize_with_backtracking(
                 "state_dict": model.state_dict()}, checkpoint)  # fmt: skip
     out, trace = tmp_path / "out", tmp_path / "trace"
     code = main(["stylize", "--checkpoint", str(checkpoint), "--content", str(content), "--output", str(out),
-                 "--library", "lib", "--swap", "geometric", "--backtrack", str(trace)])  # fmt: skip
+                 "--library", "lib", "--swap", "geometric", "--probes", "2/3",
+                 "--backtrack", str(trace)])  # fmt: skip
     assert code == 0
     assert Image.open(out / "pic_00__lib.png").size == (44, 36)
     record = json.loads((trace / "pic_00__lib.json").read_text())
     assert (
         record["library"] == "lib"
-        and record["search"].startswith("3-bhkm LL+LH+HL K=10 depth 2, p=2")
+        and record["search"].startswith("3-bhkm LL+LH+HL K=10 depth 2, p=2/3")
         and record["swap"] == "geometric"
     )
     assert (

@@ -77,6 +77,31 @@ def test_tree_partitions_the_library_and_routes_greedily(data: tuple[torch.Tenso
         assert torch.all((unit[members] @ siblings.T).argmax(1) + tree.child_start[p] == leaf)
 
 
+def test_per_level_probes_keep_the_best_nodes_of_each_level(data: tuple[torch.Tensor, ...]) -> None:
+    library, queries, _ = data
+    tree = build_tree(unit_rows(library.flatten(1)), k=5, depth=2)
+    q = unit_rows(queries.flatten(1))
+    top = torch.arange(int(tree.child_start[0]), int(tree.child_start[0] + tree.child_count[0]))
+    # every top-level node kept: the visited leaves are the best 6 leaves of the whole tree
+    leaves, scores = route(tree, q, probes=(len(top), 6))
+    deep = [c for t in top.tolist() for c in range(int(tree.child_start[t]), int(tree.child_start[t]
+            + tree.child_count[t]))] or top.tolist()  # fmt: skip
+    expected = (q @ tree.centers[deep].T).topk(6, dim=1)
+    torch.testing.assert_close(scores, expected.values)
+    assert torch.equal(leaves, torch.tensor(deep)[expected.indices])
+    # a narrower first level only visits children of its 2 best top-level nodes
+    narrow, _ = route(tree, q, probes=[2, 6])
+    best_top = top[(q @ tree.centers[top].T).topk(2, dim=1).indices]
+    parent = torch.zeros(tree.centers.shape[0], dtype=torch.long)
+    for t in top.tolist():
+        parent[int(tree.child_start[t]) : int(tree.child_start[t] + tree.child_count[t])] = t
+    assert bool((parent[narrow] == best_top[:, :1]).logical_or(parent[narrow] == best_top[:, 1:]).all())
+    # an int is the same width at every level
+    assert torch.equal(route(tree, q, probes=3)[0], route(tree, q, probes=(3, 3))[0])
+    index = HKMIndex(k=5, depth=2, probes=(2, 6), tree=tree).build(library)
+    assert "p=2/6" in index.describe()
+
+
 def test_bhkm_with_all_bands_equals_hkm_and_all_probes_equal_exact(data: tuple[torch.Tensor, ...]) -> None:
     library, queries, sims = data
     hkm = HKMIndex(k=6, depth=2).build(library)
@@ -129,6 +154,8 @@ def test_bad_arguments() -> None:
         BHKMIndex(("LL", "XX"))
     with pytest.raises(ValueError, match="probes"):
         HKMIndex(probes=0)
+    with pytest.raises(ValueError, match="one per level of 2"):
+        HKMIndex(depth=2, probes=(4, 8, 16))
     index = ExactIndex().build(torch.rand(10, 2, 4, 4))
     with pytest.raises(ValueError, match="same encoder layer"):
         index.search(torch.rand(3, 3, 4, 4))

@@ -8,6 +8,7 @@ import torch
 from stylelab.data import load_image
 from stylelab.methods.knowledge import library as library_module
 from stylelab.methods.knowledge.encoder import EncoderSpec
+from stylelab.methods.knowledge.index import HKMIndex
 from stylelab.methods.knowledge.library import (
     BuildSettings,
     build_library,
@@ -101,14 +102,22 @@ def test_failed_build_leaves_the_existing_library_untouched(
     assert [p.name for p in library_root.iterdir()] == ["keep"]  # no staging folder left behind
 
 
-@pytest.mark.parametrize("damage", ["patches.safetensors", "images.safetensors", "library.json"])
+@pytest.mark.parametrize("truncate", [False, True], ids=["flipped", "truncated"])
+@pytest.mark.parametrize(
+    "damage", ["patches.safetensors", "images.safetensors", "index.safetensors", "library.json"]
+)
 def test_flipped_byte_anywhere_is_refused_naming_the_file(
-    pictures: list[Path], small_settings: BuildSettings, library_root: Path, damage: str
+    pictures: list[Path], small_settings: BuildSettings, library_root: Path, damage: str, truncate: bool
 ) -> None:
-    build_library(pictures[:1], "bad", RANDOM, small_settings, progress=False).save()
+    lib = build_library(pictures[:1], "bad", RANDOM, small_settings, progress=False)
+    lib.index_state = HKMIndex(k=3, depth=2).build(lib.patches).state()
+    lib.save()
     path = library_root / "bad" / damage
     raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0x04
+    if truncate:
+        raw = raw[: len(raw) - 7]
+    else:
+        raw[len(raw) // 2] ^= 0x04
     path.write_bytes(bytes(raw))
     with pytest.raises(LibraryFormatError, match=damage.replace(".", r"\.")):
         load_library("bad")
