@@ -151,6 +151,17 @@ def summary(runs: list[Run]) -> str:
             f"{statistics.fmean(r):.3f} | {min(q):.4f} / {statistics.fmean(q):.4f}")  # fmt: skip
 
 
+def setting_rows(
+    results: dict[tuple, list[Run]], bounds: tuple[float, float, float], chosen: tuple | None
+) -> list[str]:
+    """One table row per setting: label (marked when chosen), :func:`summary` cells, bounds met or not."""
+    return [
+        f"| {common.config_label(*config)}{' **(chosen)**' if config == chosen else ''} | {summary(runs)} | "
+        f"{'yes' if meets(runs, bounds) else 'no'} |"
+        for config, runs in results.items()
+    ]
+
+
 def write(
     tuning: dict[tuple, list[Run]],
     check: dict[tuple, list[Run]],
@@ -186,10 +197,7 @@ def write(
         head.format("meets margin"),
         rule,
     ]
-    for config, runs in tuning.items():
-        mark = " **(chosen)**" if config == chosen else ""
-        lines.append(f"| {common.config_label(*config)}{mark} | {summary(runs)} | "
-                     f"{'yes' if meets(runs, MARGIN) else 'no'} |")  # fmt: skip
+    lines += setting_rows(tuning, MARGIN, chosen)
     if chosen is None:
         lines += ["", "No setting met the margin on the tuning runs; nothing was chosen."]
     lines += [
@@ -218,10 +226,7 @@ def write(
         head.format("target met on every run"),
         rule,
     ]
-    for config, runs in check.items():
-        mark = " **(chosen)**" if config == chosen else ""
-        lines.append(f"| {common.config_label(*config)}{mark} | {summary(runs)} | "
-                     f"{'yes' if meets(runs, TARGET) else 'no'} |")  # fmt: skip
+    lines += setting_rows(check, TARGET, chosen)
     lines += ["", "Per run (library, content): speed-up, recall@1, ratio.", ""]
     for config, runs in check.items():
         cells = "; ".join(f"{r.library}: {r.speedup:.1f}x, {r.recall:.3f}, {r.ratio:.4f}" for r in runs)

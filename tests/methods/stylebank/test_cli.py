@@ -12,16 +12,13 @@ from PIL import Image
 from stylelab.cli import main, run_lightning_cli
 from stylelab.methods import load_method
 
+from ..trainer_flags import QUIET_CPU_TRAINER
+
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = REPO / "configs" / "stylebank.yaml"
 INCREMENTAL = REPO / "configs" / "experiments" / "stylebank" / "incremental.yaml"
 TINY = [
-    "--trainer.accelerator=cpu",
-    "--trainer.logger=false",
-    "--trainer.enable_progress_bar=false",
-    "--trainer.enable_model_summary=false",
-    "--trainer.limit_val_batches=0",
-    "--trainer.num_sanity_val_steps=0",
+    *QUIET_CPU_TRAINER,
     "--data.init_args.content=GeneratedTextures",
     "--data.init_args.content.init_args.size=48",
     "--data.init_args.content.init_args.seed=5",

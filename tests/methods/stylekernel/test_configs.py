@@ -11,6 +11,8 @@ import yaml
 from stylelab.cli import run_lightning_cli
 from stylelab.methods.stylekernel import StyleKernel
 
+from ..trainer_flags import QUIET_CPU_TRAINER
+
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 BASE = CONFIGS / "stylekernel.yaml"
 EXPECTED = {
@@ -47,12 +49,7 @@ def test_ablation_config_overrides_only_its_variant(name: str) -> None:
 
 #: tiny data and a random encoder, so that every ablation trains a few steps through the real CLI quickly
 TINY = [
-    "--trainer.accelerator=cpu",
-    "--trainer.logger=false",
-    "--trainer.enable_progress_bar=false",
-    "--trainer.enable_model_summary=false",
-    "--trainer.limit_val_batches=0",
-    "--trainer.num_sanity_val_steps=0",
+    *QUIET_CPU_TRAINER,
     "--trainer.max_steps=3",
     "--data.init_args.content=GeneratedTextures",
     "--data.init_args.content.init_args.count=4",
