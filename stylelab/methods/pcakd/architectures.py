@@ -29,10 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from stylelab.backbones.vgg import CAFFE_MEAN_RGB
 from stylelab.ops.hfr import hfr_box, hfr_pool
 
 Backbone = Literal["vgg", "mobilenet"]
 HFRKind = Literal["box", "pool"]
+StudentPreprocess = Literal["random", "identity", "caffe"]
 
 #: Student channel widths per (backbone, preset) for the blocks ending at relu1_1 .. relu4_1 (or taps).
 WIDTHS: dict[str, tuple[int, int, int, int]] = {
@@ -102,7 +104,10 @@ class VGGStudentEncoder(nn.Module):
     Args:
         widths: ``(C1, C2, C3, C4)``.
         hfr: ``"box"`` (skip = HFR of each block input) or ``"pool"`` (HFR of each pooling input).
-        preprocess: ``"random"`` (frozen random 1x1 conv; reference code) or ``"identity"``.
+        preprocess: ``"random"`` (frozen random 1x1 conv; reference code), ``"identity"``, or ``"caffe"``
+            (the teacher's input map, RGB [0, 1] -> x 255 minus the Caffe mean: the student's convs
+            then see the teacher's input scale, which short training budgets need; a spec-permitted
+            deviation).
 
     Shapes:
         ``forward_block(n, x)``: block ``n`` (1..4) maps ``(B, C_{n-1}, H, W)`` (``C_0 = 3``, RGB [0, 1])
@@ -115,7 +120,7 @@ class VGGStudentEncoder(nn.Module):
         self,
         widths: Sequence[int] = WIDTHS["vgg"],
         hfr: HFRKind = "box",
-        preprocess: Literal["random", "identity"] = "random",
+        preprocess: StudentPreprocess = "random",
     ) -> None:
         super().__init__()
         if len(widths) != 4 or min(widths) < 1:
@@ -130,8 +135,12 @@ class VGGStudentEncoder(nn.Module):
             with torch.no_grad():
                 self.preprocess.weight.copy_(torch.eye(3).view(3, 3, 1, 1))
                 self.preprocess.bias.zero_()
+        elif preprocess == "caffe":
+            with torch.no_grad():
+                self.preprocess.weight.copy_(255.0 * torch.eye(3).view(3, 3, 1, 1))
+                self.preprocess.bias.copy_(-torch.tensor(CAFFE_MEAN_RGB))
         elif preprocess != "random":
-            raise ValueError(f"preprocess must be 'random' or 'identity', got {preprocess!r}")
+            raise ValueError(f"preprocess must be 'random', 'identity' or 'caffe', got {preprocess!r}")
         self.preprocess.requires_grad_(False)
         pool = nn.MaxPool2d(2, 2)
         # (layers before the pool, layers after it); block 1 has no pool
@@ -366,16 +375,23 @@ class MobileNetStudentDecoder(nn.Module):
 
 
 def build_student(
-    backbone: Backbone, widths: Sequence[int] | None = None, hfr: HFRKind = "box"
+    backbone: Backbone,
+    widths: Sequence[int] | None = None,
+    hfr: HFRKind = "box",
+    preprocess: StudentPreprocess = "random",
 ) -> tuple[nn.Module, nn.Module]:
     """Student encoder and decoder of ``backbone`` (``widths`` default: the paper's).
 
+    ``preprocess`` is the VGG student's frozen 1x1 input conv (see :class:`VGGStudentEncoder`).
+
     Raises:
-        ValueError: Unknown backbone.
+        ValueError: Unknown backbone, or a ``preprocess`` other than ``"random"`` for MobileNet.
     """
     if backbone == "vgg":
         widths = tuple(widths or WIDTHS["vgg"])
-        return VGGStudentEncoder(widths, hfr=hfr), VGGStudentDecoder(widths, hfr=hfr)
+        return VGGStudentEncoder(widths, hfr=hfr, preprocess=preprocess), VGGStudentDecoder(widths, hfr=hfr)
+    if preprocess != "random":
+        raise ValueError(f"preprocess={preprocess!r} applies to the VGG student only")
     if backbone == "mobilenet":
         widths = tuple(widths or WIDTHS["mobilenet"])
         return MobileNetStudentEncoder(widths, hfr=hfr), MobileNetStudentDecoder(widths)

@@ -32,6 +32,7 @@ from stylelab.methods.pcakd.architectures import (
     TEACHER_CHANNELS,
     WIDTHS,
     HFRKind,
+    StudentPreprocess,
     VGGStudentDecoder,
     build_student,
 )
@@ -114,6 +115,8 @@ class PCAKDNet(nn.Module):
         teacher_weights: Teacher registry weights; ``None`` = random teacher (tests).
         teacher_normalisation: ``"vgg_normalised"`` or ``"none"`` (VGG teacher only).
         seed: Seed of the initialisation (student weights, frozen preprocess conv, eigenbases).
+        student_preprocess: The VGG student's frozen 1x1 input conv: ``"random"`` (reference code) or
+            ``"caffe"`` (the teacher's input map; see :class:`VGGStudentEncoder`).
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class PCAKDNet(nn.Module):
         teacher_weights: str | None = "vgg19_caffe_q8",
         teacher_normalisation: Normalisation = "vgg_normalised",
         seed: int = 0,
+        student_preprocess: StudentPreprocess = "random",
     ) -> None:
         super().__init__()
         if eigenbasis not in ("global", "local"):
@@ -148,7 +152,7 @@ class PCAKDNet(nn.Module):
         elif backbone in ("vgg", "mobilenet"):
             with torch.random.fork_rng(devices=[]):  # reproducible init (incl. the frozen random 1x1 conv)
                 torch.manual_seed(seed)
-                encoder, decoder = build_student(backbone, widths, hfr)
+                encoder, decoder = build_student(backbone, widths, hfr, student_preprocess)
             # MobileNet: the reference teacher (Keras v1, TEACHER_CHANNELS) is not available here; the
             # bases match the MobileNetV2 stand-in's taps instead.
             channels = TEACHER_CHANNELS["vgg"] if backbone == "vgg" else MobileNetV2Teacher.channels

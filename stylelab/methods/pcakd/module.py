@@ -82,6 +82,9 @@ class PCAKD(StyleTransferMethod):
         gf_radius: Guided filter radius in pixels.
         gf_eps: Guided filter regulariser for images in [0, 1].
         seed: Seed of the initialisation (student weights, frozen 1x1 conv, eigenbases).
+        student_preprocess: The VGG student's frozen 1x1 input conv: ``"random"`` (reference code; the
+            shipped student) or ``"caffe"`` (the teacher's RGB [0, 1] -> x 255 - mean map, so the student
+            sees the teacher's input scale: short budgets need it, see the README) [deviation option].
         on_nonfinite: See :class:`StyleTransferMethod`.
     """
 
@@ -108,6 +111,7 @@ class PCAKD(StyleTransferMethod):
         gf_radius: int = 30,
         gf_eps: float = 0.02**2,
         seed: int = 0,
+        student_preprocess: Literal["random", "caffe"] = "random",
         on_nonfinite: Literal["raise", "skip"] = "raise",
     ) -> None:
         super().__init__(on_nonfinite=on_nonfinite)
@@ -122,7 +126,16 @@ class PCAKD(StyleTransferMethod):
             raise ValueError(f"stage_weights needs {len(STAGES)} non-negative entries, got {weights}")
         self.save_hyperparameters()
         self.automatic_optimization = False
-        self.net = PCAKDNet(backbone, widths, hfr, eigenbasis, teacher_weights, teacher_normalisation, seed)
+        self.net = PCAKDNet(
+            backbone,
+            widths,
+            hfr,
+            eigenbasis,
+            teacher_weights,
+            teacher_normalisation,
+            seed,
+            student_preprocess=student_preprocess,
+        )
         self.register_buffer("eigen_fitted", torch.tensor(False))
         self._stage_ends: list[int] | None = None
         self._stage_optimizer: dict[int, int] = {}
@@ -139,7 +152,12 @@ class PCAKD(StyleTransferMethod):
             return "random init"
         if pretrained == "auto":
             name = self.hparams.backbone if self.hparams.backbone in SHIPPED else None
-            if name is None or self.hparams.widths not in (None, []) or self.hparams.hfr != "box":
+            if (
+                name is None
+                or self.hparams.widths not in (None, [])
+                or self.hparams.hfr != "box"
+                or self.hparams.student_preprocess != "random"  # the shipped student's is random
+            ):
                 return "random init"
             try:
                 pretrained_file(name)

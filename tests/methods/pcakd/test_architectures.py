@@ -118,3 +118,18 @@ def test_bad_arguments_raise() -> None:
         build_student("resnet")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="block index"):
         VGGStudentEncoder().forward_block(5, torch.rand(1, 3, 8, 8))
+
+
+def test_caffe_preprocess_is_the_teacher_input_map_and_never_shipped() -> None:
+    from stylelab.backbones import VGGEncoder
+    from stylelab.methods.pcakd import PCAKD
+
+    x = torch.rand(2, 3, 8, 8)
+    encoder = VGGStudentEncoder(preprocess="caffe")
+    teacher = VGGEncoder("vgg19", weights=None, last_tap="relu1_1", input_norm="caffe")
+    torch.testing.assert_close(encoder.preprocess(x), teacher.preprocess(x), rtol=1e-6, atol=1e-4)
+    assert not any(p.requires_grad for p in encoder.preprocess.parameters())
+    with pytest.raises(ValueError, match="VGG student only"):
+        build_student("mobilenet", preprocess="caffe")
+    # the shipped student was trained behind the random conv: it is not loaded under another one
+    assert PCAKD(teacher_weights=None, student_preprocess="caffe").weights_source == "random init"
