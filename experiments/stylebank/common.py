@@ -34,6 +34,8 @@ BASE_STYLES = ("starry_night_crop.jpg", "candy.jpg", "mosaic.jpg", "la_muse.jpg"
 NEW_STYLE = "composition_vii.jpg"
 #: Content photos never used for training (reconstruction / stylisation examples).
 EVAL_CONTENTS = ("newyork.jpg", "flowers.jpg", "coral_parrot.jpg", "skimage_chelsea.png")
+#: Side of the square held-out evaluation images (pixels).
+EVAL_SIZE = 256
 
 
 def images_root() -> Path:

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     BASE_STYLES,
     EVAL_CONTENTS,
+    EVAL_SIZE,
     NEW_STYLE,
     REPORTS,
     base_model,
@@ -45,8 +46,6 @@ from common import (  # noqa: E402
     train,
     write_rows,
 )
-
-EVAL_SIZE = 256
 
 
 def smooth(values: list[float], window: int = 9) -> list[float]:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     BASE_STYLES,
     EVAL_CONTENTS,
+    EVAL_SIZE,
     REPORTS,
     base_model,
     budget_line,
@@ -40,8 +41,6 @@ from common import (  # noqa: E402
     style_files,
     train,
 )
-
-EVAL_SIZE = 256
 
 
 def psnr(output: Tensor, reference: Tensor) -> Tensor:

@@ -93,6 +93,24 @@ class _Upsample(nn.Module):
         return _upsample(x)
 
 
+def encode_blocks(encoder: nn.Module, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+    """Run an encoder's ``forward_block(n, x)`` for ``n = 1..4`` in order.
+
+    Args:
+        encoder: Any blockwise encoder (students, the teacher pipeline's encoder).
+        x: RGB ``(B, 3, H, W)`` in [0, 1].
+
+    Returns:
+        ``([feature_1..feature_4], [skip_1..skip_4])``, each block's output and skip.
+    """
+    feats, skips = [], []
+    for n in range(1, 5):
+        x, skip = encoder.forward_block(n, x)
+        feats.append(x)
+        skips.append(skip)
+    return feats, skips
+
+
 # --------------------------------------------------------------------------------------------- VGG
 class VGGStudentEncoder(nn.Module):
     """VGG-19 topology up to relu4_1 with reduced widths, in four blocks.
@@ -181,12 +199,7 @@ class VGGStudentEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Encode RGB ``(B, 3, H, W)``; returns ``([relu1_1e..relu4_1e], [skip_1..skip_4])``."""
-        feats, skips = [], []
-        for n in range(1, 5):
-            x, skip = self.forward_block(n, x)
-            feats.append(x)
-            skips.append(skip)
-        return feats, skips
+        return encode_blocks(self, x)
 
 
 class VGGStudentDecoder(nn.Module):
@@ -328,12 +341,7 @@ class MobileNetStudentEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Encode RGB ``(B, 3, H, W)``; returns the four tap features and the four skips."""
-        feats, skips = [], []
-        for n in range(1, 5):
-            x, skip = self.forward_block(n, x)
-            feats.append(x)
-            skips.append(skip)
-        return feats, skips
+        return encode_blocks(self, x)
 
 
 class MobileNetStudentDecoder(nn.Module):

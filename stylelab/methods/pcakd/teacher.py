@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from stylelab.backbones import VGGEncoder, load_weights
+from stylelab.methods.pcakd.architectures import encode_blocks
 from stylelab.ops.hfr import hfr_box
 
 VGG_TAPS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -155,12 +156,7 @@ class TeacherBlockEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """All four taps and skips."""
-        feats, skips = [], []
-        for n in range(1, 5):
-            x, skip = self.forward_block(n, x)
-            feats.append(x)
-            skips.append(skip)
-        return feats, skips
+        return encode_blocks(self, x)
 
 
 class MobileNetV2Teacher(nn.Module):
