@@ -70,6 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--export-only", default=None, help="export this checkpoint instead of training")
+    parser.add_argument("--log-dir", default="outputs/pcakd_student/logs", help="the run's CSV logs")
+    parser.add_argument("--wall-time-s", type=float, default=None, help="training time of an exported run")
+    parser.add_argument("--note", default=None, help="free text kept in the record (how the run went)")
     args = parser.parse_args()
     os.chdir(REPO)
     torch.set_num_threads(2)
@@ -83,10 +86,12 @@ def main() -> None:
         trainer = cli.trainer
         steps, ends = trainer.global_step, model.stage_ends()
         data = cli.datamodule
-        train_images = [*data.content_source.paths(), *data.style_source.paths()]
     else:
         model = load_method(args.export_only)  # type: ignore[assignment]
-        steps, ends, train_images = -1, model.stage_ends() if model.hparams.stage_steps else [], []
+        steps = int(torch.load(args.export_only, map_location="cpu", weights_only=True)["global_step"])
+        ends = model.stage_ends() if model.hparams.stage_steps else []
+        data = run_lightning_cli(argv, run=False).datamodule  # the config's training data
+    train_images = [*data.content_source.paths(), *data.style_source.paths()]
     model.eval()
     seconds = time.time() - start
     shared = os.environ.get("STYLELAB_SHARED_DATA", str(REPO.parent / "shared" / "data"))
@@ -101,9 +106,10 @@ def main() -> None:
         "training_images": [os.path.relpath(p, REPO) if os.path.isabs(p) else p for p in train_images],
         "global_steps": steps,
         "stage_ends": ends,
-        "wall_time_s": round(seconds),
+        "wall_time_s": round(args.wall_time_s if args.wall_time_s is not None else seconds),
+        "note": args.note,
         "device": device_description(torch.device("cpu")),
-        "last_logged": last_losses(REPO / "outputs" / "pcakd_student" / "logs"),
+        "last_logged": last_losses(REPO / args.log_dir),
         "reconstruction_dpst_content_max512": quality,
         "parameters": {
             "without_eigenbases": counts.without_auxiliary,

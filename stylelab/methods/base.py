@@ -250,6 +250,7 @@ def load_method(
     # LightningCLI adds bookkeeping entries (``_class_path``, ``_instantiator``); keep real arguments only
     hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k in accepted}
     model = cls(**hparams)
+    model.on_load_checkpoint(checkpoint)  # the Lightning hook: lets a method upgrade older checkpoints
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()
     return model

@@ -26,10 +26,29 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylelab.methods.base import StyleTransferMethod
+from stylelab.methods.pcakd.data_init import (
+    block_convolutions,
+    init_block_from_data,
+    least_squares_block_init,
+)
 from stylelab.methods.pcakd.eigenbases import centre, covariance_sum, top_eigenvectors
 from stylelab.methods.pcakd.model import PCAKDNet, pad_to_multiple, postprocess
-from stylelab.methods.pcakd.pretrained import SHIPPED, architecture_record, load_student, pretrained_file
+from stylelab.methods.pcakd.pretrained import (
+    SHIPPED,
+    architecture_record,
+    load_student,
+    student_architecture,
+)
 from stylelab.methods.pcakd.transfer import ZCAConfig
+
+
+class _RejectedStep(Exception):
+    """An L-BFGS trial point had a non-finite loss."""
+
+    def __init__(self, value: Tensor) -> None:
+        super().__init__(f"non-finite L-BFGS trial loss {float(value)}")
+        self.value = value
+
 
 STAGES = ("eigenbases", "block1", "block2", "block3", "block4")
 DEFAULT_STAGE_WEIGHTS = (10.0, 15.0, 10.0, 10.0, 10.0)
@@ -73,18 +92,31 @@ class PCAKD(StyleTransferMethod):
             init), a shipped name (``"vgg"``), a ``.safetensors`` path, or ``None`` (random init).
         stage_steps: Steps of the five stages; ``None`` splits ``trainer.max_steps`` by ``stage_weights``.
         stage_weights: Relative stage lengths (eigenbases, block1..block4).
-        lr: Adam learning rate of the blocks (reference: 1e-4).
+        lr: Adam learning rate of the blocks (reference: 1e-4; L-BFGS uses its line search instead).
         eigen_lr: Adam learning rate of the eigenbases (reference: 1e-4).
-        eigen_batches: Batches averaged by the exact solver.
+        eigen_batches: Batches averaged by the exact solver (and by the least-squares block init).
         train_on_style: Also train on the batches' style images (PCA-KD needs images only).
         zca_regularizer: ``r`` of ZCA's ``+ r I`` on both covariances (Chiu's code: 1).
         guided_filter: Post-process stylised images with a guided filter (demo only; off for metrics).
         gf_radius: Guided filter radius in pixels.
         gf_eps: Guided filter regulariser for images in [0, 1].
         seed: Seed of the initialisation (student weights, frozen 1x1 conv, eigenbases).
-        student_preprocess: The VGG student's frozen 1x1 input conv: ``"random"`` (reference code; the
-            shipped student) or ``"caffe"`` (the teacher's RGB [0, 1] -> x 255 - mean map, so the student
-            sees the teacher's input scale: short budgets need it, see the README) [deviation option].
+        student_preprocess: The VGG student's frozen 1x1 input conv: ``"random"`` (reference code) or
+            ``"caffe"`` (the teacher's RGB [0, 1] -> x 255 - mean map, so the student sees the teacher's
+            input scale; see the README) [deviation option]. ``None``: ``"caffe"`` for the VGG student
+            (the shipped one's), the fixed map of the other backbones.
+        block_optimizer: ``"adam"`` (reference code: a fresh Adam per block at ``lr``) or ``"lbfgs"``
+            (L-BFGS with a strong-Wolfe line search, ``lbfgs_iterations`` iterations on each batch; the
+            distillation is an ill-conditioned regression on correlated pixels, where Adam needs ~1e5
+            steps and L-BFGS a few hundred: the CPU budget's choice, see the README) [deviation option].
+        lbfgs_iterations: L-BFGS iterations per training step (per batch).
+        block_init: ``"default"`` (PyTorch's initialisation, reference code), ``"data"`` (before a
+            block's stage, each of its encoder convolutions is rescaled on the first batch so that its
+            channels fire and start at the target's scale) or ``"least_squares"`` (VGG student: the
+            block starts as the best linear map from its input to the projected teacher feature on the
+            first batch: identity convs, then a least-squares conv), see :mod:`.data_init` [deviation
+            option; the decoder keeps PyTorch's initialisation].
+        lbfgs_history: L-BFGS curvature pairs kept.
         on_nonfinite: See :class:`StyleTransferMethod`.
     """
 
@@ -111,7 +143,11 @@ class PCAKD(StyleTransferMethod):
         gf_radius: int = 30,
         gf_eps: float = 0.02**2,
         seed: int = 0,
-        student_preprocess: Literal["random", "caffe"] = "random",
+        student_preprocess: Literal["random", "caffe"] | None = None,
+        block_optimizer: Literal["adam", "lbfgs"] = "adam",
+        lbfgs_iterations: int = 20,
+        lbfgs_history: int = 50,
+        block_init: Literal["default", "data", "least_squares"] = "default",
         on_nonfinite: Literal["raise", "skip"] = "raise",
     ) -> None:
         super().__init__(on_nonfinite=on_nonfinite)
@@ -121,11 +157,20 @@ class PCAKD(StyleTransferMethod):
             raise ValueError(
                 f"stage_steps needs {len(STAGES)} non-negative entries {STAGES}, got {stage_steps}"
             )
+        if block_optimizer not in ("adam", "lbfgs"):
+            raise ValueError(f"block_optimizer must be 'adam' or 'lbfgs', got {block_optimizer!r}")
+        if block_init not in ("default", "data", "least_squares"):
+            raise ValueError(f"block_init must be 'default', 'data' or 'least_squares', got {block_init!r}")
+        if block_init == "least_squares" and backbone != "vgg":
+            raise ValueError("block_init='least_squares' needs the VGG student (dense 3x3 convolutions)")
+        if lbfgs_iterations < 1 or lbfgs_history < 1:
+            raise ValueError("lbfgs_iterations and lbfgs_history must be >= 1")
         weights = list(stage_weights) if stage_weights is not None else list(DEFAULT_STAGE_WEIGHTS)
         if len(weights) != len(STAGES) or min(weights) < 0:
             raise ValueError(f"stage_weights needs {len(STAGES)} non-negative entries, got {weights}")
         self.save_hyperparameters()
         self.automatic_optimization = False
+        self.student_preprocess = student_preprocess or ("caffe" if backbone == "vgg" else "random")
         self.net = PCAKDNet(
             backbone,
             widths,
@@ -134,9 +179,10 @@ class PCAKD(StyleTransferMethod):
             teacher_weights,
             teacher_normalisation,
             seed,
-            student_preprocess=student_preprocess,
+            student_preprocess=self.student_preprocess,
         )
         self.register_buffer("eigen_fitted", torch.tensor(False))
+        self.register_buffer("blocks_initialised", torch.zeros(4, dtype=torch.bool))
         self._stage_ends: list[int] | None = None
         self._stage_optimizer: dict[int, int] = {}
         self._last_stage: int | None = None
@@ -145,27 +191,31 @@ class PCAKD(StyleTransferMethod):
     # ------------------------------------------------------------------------------ set-up
     def _architecture(self) -> dict[str, str]:
         ae = self.net.autoencoder
-        return architecture_record(self.hparams.backbone, ae.widths, self.hparams.hfr)
+        preprocess = self.student_preprocess if self.hparams.backbone == "vgg" else "fixed"
+        return architecture_record(self.hparams.backbone, ae.widths, self.hparams.hfr, preprocess)
 
     def _load_pretrained(self, pretrained: str | None) -> str:
         if pretrained is None:
             return "random init"
         if pretrained == "auto":
             name = self.hparams.backbone if self.hparams.backbone in SHIPPED else None
-            if (
-                name is None
-                or self.hparams.widths not in (None, [])
-                or self.hparams.hfr != "box"
-                or self.hparams.student_preprocess != "random"  # the shipped student's is random
-            ):
+            if name is None:
                 return "random init"
             try:
-                pretrained_file(name)
+                shipped = student_architecture(name)
             except FileNotFoundError:
                 return "random init (no shipped student found)"
+            if shipped != self._architecture():
+                return "random init"  # another architecture than the shipped student's
             pretrained = name
         load_student(self.net.autoencoder, pretrained, self._architecture())
         return f"shipped student {pretrained!r}" if pretrained in SHIPPED else f"weights {pretrained}"
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Accept checkpoints written before ``blocks_initialised`` existed (no block was initialised)."""
+        super().on_load_checkpoint(checkpoint)
+        state = checkpoint.get("state_dict", {})
+        state.setdefault("blocks_initialised", torch.zeros(4, dtype=torch.bool))
 
     def _needs_eigen_stage(self) -> bool:
         hp = self.hparams
@@ -217,11 +267,24 @@ class PCAKD(StyleTransferMethod):
         if self._needs_eigen_stage():
             self._stage_optimizer[0] = len(optimizers)
             optimizers.append(torch.optim.Adam(ae.eigenbases.parameters(), lr=self.hparams.eigen_lr))
+        hp = self.hparams
         for n in range(1, 5):
             params = ae.block_parameters(n)
-            if params:
-                self._stage_optimizer[n] = len(optimizers)
-                optimizers.append(torch.optim.Adam(params, lr=self.hparams.lr))
+            if not params:
+                continue
+            self._stage_optimizer[n] = len(optimizers)
+            if hp.block_optimizer == "lbfgs":
+                optimizers.append(
+                    torch.optim.LBFGS(
+                        params,
+                        lr=1.0,
+                        max_iter=hp.lbfgs_iterations,
+                        history_size=hp.lbfgs_history,
+                        line_search_fn="strong_wolfe",
+                    )
+                )
+            else:
+                optimizers.append(torch.optim.Adam(params, lr=hp.lr))
         return optimizers
 
     def _optimizer(self, stage: int) -> Any:
@@ -296,26 +359,146 @@ class PCAKD(StyleTransferMethod):
             self._last_stage = stage
         if stage not in self._stage_optimizer:
             raise RuntimeError(f"stage {STAGES[stage]} has no optimiser (no trainable parameters)")
+        pending_init = self.hparams.block_init != "default" and not bool(self.blocks_initialised[stage - 1])
+        if stage > 0 and pending_init:
+            self.init_block_from_data(images, stage, self._init_batches())
         optimizer = self._optimizer(stage)
         self.toggle_optimizer(optimizer)  # only this stage's parameters require gradients
-        if stage == 0:
-            terms = self.net.eigenbasis_losses(images)
-        else:
-            terms = self.net.block_losses(images, stage)
-        total = torch.stack(list(terms.values())).sum()
+
+        def objective() -> tuple[Tensor, dict[str, Tensor]]:
+            terms = self.net.eigenbasis_losses(images) if stage == 0 else self.net.block_losses(images, stage)
+            return torch.stack(list(terms.values())).sum(), terms
+
+        total, terms = objective()
         loss = self.checked_loss(
             total, {"loss": total, **{f"{STAGES[stage]}/{k}": v for k, v in terms.items()}}
         )
         if loss is not None:
             optimizer.zero_grad()
             self.manual_backward(loss)
-            optimizer.step()
+            if isinstance(optimizer.optimizer, torch.optim.LBFGS):
+                self._lbfgs_step(optimizer, loss, objective)
+            else:
+                optimizer.step()
         self.untoggle_optimizer(optimizer)
         self.log("train/stage", float(stage), on_step=True)
         if stage == 0:
             for n, error in enumerate(self.net.autoencoder.eigenbases.orthonormality_errors(), start=1):
                 self.log(f"train/orthonormality_error{n}", error, on_step=True)
         return total.detach()
+
+    @torch.no_grad()
+    def init_block_from_data(
+        self, images: Tensor, n: int, extra_images: list[Tensor] | None = None
+    ) -> list[float]:
+        """Data-dependent initialisation (``block_init``) of encoder block ``n`` on ``images``.
+
+        Runs once per block (the ``blocks_initialised`` buffer is checkpointed). ``"data"``: the target
+        spread is the mean per-channel standard deviation of the teacher's feature projected on the
+        block's eigenbasis (what the block must reproduce; 1 without eigenbases). ``"least_squares"``:
+        the target is that projection itself.
+
+        Args:
+            images: RGB ``(B, 3, H, W)`` batch.
+            n: Block 1..4.
+            extra_images: More batches for the least-squares fit (its normal equations).
+
+        Returns:
+            ``"data"``: measured per-layer spreads before the rescaling; ``"least_squares"``: the
+            relative residual of the linear fit on the batch.
+        """
+        ae = self.net.autoencoder
+        h = images
+        for k in range(1, n):
+            h, _ = ae.encoder.forward_block(k, h)
+        target_std, coefficients = 1.0, None
+        if self.net.is_student:
+            feature = self.net.teacher().features(images, n)[n - 1]
+            coefficients = ae.eigenbases[n].detach().T @ centre(feature)  # type: ignore[index]  (B, d, HW)
+            target_std = float(coefficients.std(dim=(0, 2)).mean())
+            coefficients = coefficients.reshape(*coefficients.shape[:2], *feature.shape[-2:])
+        block_input = h
+        convs = block_convolutions(ae.encoder.block_parameters(n), ae.encoder)
+
+        def run() -> Tensor:
+            return ae.encoder.forward_block(n, block_input)[0]
+
+        if self.hparams.block_init == "least_squares":
+            if coefficients is None:
+                raise ValueError("block_init='least_squares' needs a student with eigenbases")
+            pairs = [(block_input, coefficients)]
+            pairs += [self._block_pair(extra, n) for extra in (extra_images or [])]
+            measured = [least_squares_block_init(lambda x: ae.encoder.forward_block(n, x)[0], convs, pairs)]
+            summary = f"least-squares init, linear-fit residual {measured[0]:.3f}"
+        else:
+            measured = init_block_from_data(run, convs, target_std)
+            summary = f"spreads {[round(v, 3) for v in measured]} -> {target_std:.3g}"
+        self.blocks_initialised[n - 1] = True
+        if self._trainer is not None:
+            self.print(f"PCA-KD block{n}: data-dependent init of {len(convs)} conv(s), {summary}")
+        return measured
+
+    @torch.no_grad()
+    def _block_pair(self, images: Tensor, n: int) -> tuple[Tensor, Tensor]:
+        """``(input of encoder block n, projected teacher feature (B, d, H, W))`` for ``images``."""
+        ae = self.net.autoencoder
+        h = images
+        for k in range(1, n):
+            h, _ = ae.encoder.forward_block(k, h)
+        feature = self.net.teacher().features(images, n)[n - 1]
+        coefficients = ae.eigenbases[n].detach().T @ centre(feature)  # type: ignore[index]
+        return h, coefficients.reshape(*coefficients.shape[:2], *feature.shape[-2:])
+
+    def _init_batches(self) -> list[Tensor]:
+        """Up to ``eigen_batches - 1`` more training batches for a least-squares block init."""
+        if self.hparams.block_init != "least_squares" or self._trainer is None:
+            return []
+        out = []
+        for index, batch in enumerate(self._fresh_train_batches()):
+            if index >= self.hparams.eigen_batches - 1:
+                break
+            out.append(
+                self._images({k: v.to(self.device) if isinstance(v, Tensor) else v for k, v in batch.items()})
+            )
+        return out
+
+    def _lbfgs_step(
+        self, optimizer: Any, first_loss: Tensor, objective: Callable[[], tuple[Tensor, dict[str, Tensor]]]
+    ) -> None:
+        """One L-BFGS step; a trial point with a non-finite loss rejects the whole step.
+
+        A line search may probe a point where the loss overflows. The step is then undone (parameters
+        restored from before it), the curvature history dropped, and training goes on with the next
+        batch; the rejection counts against ``on_nonfinite`` like a non-finite loss.
+        """
+        params = [p for group in optimizer.optimizer.param_groups for p in group["params"]]
+        before = [p.detach().clone() for p in params]
+        calls = 0
+
+        def closure() -> Tensor:
+            nonlocal calls
+            calls += 1
+            if calls == 1:  # the caller already back-propagated this point
+                return first_loss.detach()
+            optimizer.zero_grad()
+            value, _ = objective()
+            if not torch.isfinite(value).item():
+                raise _RejectedStep(value)
+            self.manual_backward(value)
+            return value.detach()
+
+        try:
+            optimizer.step(closure=closure)
+            if all(torch.isfinite(p).all() for p in params):
+                return
+            value = torch.tensor(float("nan"))
+        except _RejectedStep as rejected:
+            value = rejected.value
+        with torch.no_grad():
+            for p, saved in zip(params, before, strict=True):
+                p.copy_(saved)
+        optimizer.optimizer.state.clear()
+        self.checked_loss(value, {"lbfgs_trial_loss": value})  # raises under on_nonfinite="raise"
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Reconstruction MSE of the whole autoencoder on the held-out content images."""
@@ -336,8 +519,12 @@ class PCAKD(StyleTransferMethod):
         )
         if not self.net.is_student:
             solver = "no eigenbases"
+        inits = {"default": "", "data": ", data init", "least_squares": ", least-squares init"}
+        training = f"blocks by {hp.block_optimizer}{inits[hp.block_init]}"
+        if self.net.is_student and hp.backbone == "vgg":
+            training = f"{self.student_preprocess} input map, {training}"
         return (
-            f"PCA-KD {hp.backbone} widths {list(ae.widths)}, HFR {hp.hfr}, {solver}, teacher "
+            f"PCA-KD {hp.backbone} widths {list(ae.widths)}, HFR {hp.hfr}, {solver}, {training}, teacher "
             f"{hp.teacher_weights or 'random'} ({self.net.teacher_normalisation}), "
             f"ZCA +{hp.zca_regularizer:g}I both /N, "
             f"guided filter {'on' if hp.guided_filter else 'off'}, {self.weights_source}"

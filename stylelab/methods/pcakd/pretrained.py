@@ -41,9 +41,27 @@ def pretrained_file(name: str) -> Path:
     return path
 
 
-def architecture_record(backbone: str, widths: tuple[int, ...], hfr: str) -> dict[str, str]:
-    """The safetensors metadata that identifies an architecture."""
-    return {"backbone": backbone, "widths": ",".join(str(w) for w in widths), "hfr": hfr}
+def architecture_record(backbone: str, widths: tuple[int, ...], hfr: str, preprocess: str) -> dict[str, str]:
+    """The safetensors metadata that identifies an architecture (``preprocess``: the input map)."""
+    return {
+        "backbone": backbone,
+        "widths": ",".join(str(w) for w in widths),
+        "hfr": hfr,
+        "preprocess": preprocess,
+    }
+
+
+def student_architecture(name: str) -> dict[str, str]:
+    """The architecture entries of a student file's metadata (see :func:`architecture_record`).
+
+    Raises:
+        FileNotFoundError: See :func:`pretrained_file`.
+    """
+    from safetensors import safe_open
+
+    with safe_open(str(pretrained_file(name)), framework="pt") as handle:
+        metadata = dict(handle.metadata() or {})
+    return {k: metadata.get(k, "") for k in ("backbone", "widths", "hfr", "preprocess")}
 
 
 def save_student(
@@ -75,12 +93,10 @@ def load_student(autoencoder: nn.Module, name: str, architecture: dict[str, str]
     Raises:
         ValueError: The file was written for another architecture.
     """
-    from safetensors import safe_open
     from safetensors.torch import load_file
 
     path = pretrained_file(name)
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = dict(handle.metadata() or {})
+    metadata = student_architecture(name)
     mismatch = {k: (metadata.get(k), v) for k, v in architecture.items() if metadata.get(k) != v}
     if mismatch:
         raise ValueError(

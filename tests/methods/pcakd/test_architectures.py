@@ -131,5 +131,5 @@ def test_caffe_preprocess_is_the_teacher_input_map_and_never_shipped() -> None:
     assert not any(p.requires_grad for p in encoder.preprocess.parameters())
     with pytest.raises(ValueError, match="VGG student only"):
         build_student("mobilenet", preprocess="caffe")
-    # the shipped student was trained behind the random conv: it is not loaded under another one
-    assert PCAKD(teacher_weights=None, student_preprocess="caffe").weights_source == "random init"
+    # the shipped student was trained behind the caffe map: it is not loaded under another one
+    assert PCAKD(teacher_weights=None, student_preprocess="random").weights_source == "random init"

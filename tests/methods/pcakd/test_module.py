@@ -162,4 +162,9 @@ def test_stylize_any_size_masks_and_guided_filter() -> None:
 def test_variant_names_every_choice() -> None:
     text = _model(widths=[16, 32, 64, 128], eigen_solver="exact").variant()
     assert "[16, 32, 64, 128]" in text and "exact" in text and "guided filter off" in text
+    assert "caffe input map, blocks by adam" in text
+    assert (
+        "random input map, blocks by lbfgs, data init"
+        in _model(student_preprocess="random", block_optimizer="lbfgs", block_init="data").variant()
+    )
     assert "no eigenbases" in _model(backbone="vgg_teacher").variant()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from stylelab.cli import main
@@ -71,3 +72,34 @@ def test_stylize_command_with_the_shipped_student_and_masks(tmp_path: Path) -> N
                  "--output", str(tmp_path / "masked"), "--content-mask", str(content_mask),
                  "--style-mask", str(style_mask_path), "--guided-filter"]) == 0  # fmt: skip
     assert Image.open(tmp_path / "masked" / "c__s.png").size == (44, 36)
+
+
+def _relative_distillation_errors(model: PCAKD, images: torch.Tensor) -> list[float]:
+    """``||W s_bar - t_bar||^2 / ||t_bar||^2`` per level (centred student / teacher features)."""
+    from stylelab.methods.pcakd.eigenbases import centre
+
+    net = model.net.eval()
+    errors = []
+    with torch.no_grad():
+        teacher = net.teacher().features(images, 4)
+        h = images
+        for n in range(1, 5):
+            h, _ = net.autoencoder.encoder.forward_block(n, h)
+            target = centre(teacher[n - 1])
+            mapped = net.autoencoder.eigenbases[n] @ centre(h)
+            errors.append(float(((mapped - target) ** 2).sum() / (target**2).sum()))
+    return errors
+
+
+@pytest.mark.shared_data
+def test_shipped_student_is_distilled(shared_images: Path) -> None:
+    # held-out photos (the DPST contents are not training data), 128x128
+    files = sorted((shared_images / "photoreal_pairs" / "content").glob("*.jpg"))[:4]
+    from stylelab.data import load_image
+
+    loaded = [load_image(f)[None] for f in files]
+    images = torch.cat([F.interpolate(x, size=(128, 128), mode="bilinear", antialias=True) for x in loaded])
+    shipped = _relative_distillation_errors(PCAKD(), images)
+    undistilled = _relative_distillation_errors(PCAKD(pretrained=None), images)
+    assert min(undistilled) > 0.9  # a student that ignores the teacher sits at ~1 (or above)
+    assert shipped[0] < 0.5 and max(shipped) < 0.9, shipped
