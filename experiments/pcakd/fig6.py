@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import math
 import os
 import sys
@@ -40,6 +41,7 @@ from stylelab.methods.pcakd import PCAKD
 from stylelab.methods.pcakd.eigenbases import centre
 from stylelab.methods.pcakd.model import pad_to_multiple
 from stylelab.methods.pcakd.plots import scatter_svg
+from stylelab.methods.pcakd.pretrained import WEIGHTS_DIR
 from stylelab.methods.pcakd.teacher import VGG_TAPS, VGGTeacher
 from stylelab.methods.pcakd.transfer import resize_labels
 from stylelab.metrics import content_loss, fsim, ssim, style_loss
@@ -48,6 +50,19 @@ from stylelab.utils.io import atomic_save_text
 REPO = Path(__file__).resolve().parents[2]
 #: The paper's only printed Fig. 6 numbers (footnote 7, PST at native resolution, Ours-VGG).
 PAPER_OURS_VGG = {"content": 2.25e6, "style": 4.77e4}
+
+
+def student_budget() -> str:
+    """The shipped student's training budget, read from its record (``weights/pcakd_vgg.json``)."""
+    record = json.loads((WEIGHTS_DIR / "pcakd_vgg.json").read_text())
+    hp = record["hyper_parameters"]
+    ends = record["stage_ends"]
+    per_block = "/".join(str(b - a) for a, b in zip(ends[:-1], ends[1:], strict=True))
+    return (
+        f"{record['global_steps']} {hp.get('block_optimizer', 'adam')} steps ({per_block} per block, "
+        f"block init {hp.get('block_init', 'default')}, {hp.get('eigen_solver')} eigenbases; "
+        f"{record['wall_time_s']} s, record in weights/pcakd_vgg.json)"
+    )
 
 
 def resize(image: torch.Tensor, max_side: int, mode: str = "bilinear") -> torch.Tensor:
@@ -87,8 +102,8 @@ def main() -> None:
         teacher = load_method(args.teacher)
         assert isinstance(teacher, PCAKD)
         models["Teacher pipeline (VGG-19 + full decoders)"] = (teacher, False)
-        checkpoint = torch.load(args.teacher, map_location="cpu", weights_only=False, mmap=True)
-        teacher_steps = checkpoint["global_step"]
+        checkpoint = torch.load(args.teacher, map_location="cpu", weights_only=True, mmap=True)
+        teacher_steps = f"{checkpoint['global_step']} {teacher.hparams.block_optimizer}"
         del checkpoint
         teacher_note = (
             f"teacher pipeline: `{os.path.relpath(args.teacher, REPO)}` ({teacher_steps} training steps of "
@@ -157,9 +172,8 @@ def main() -> None:
         "- guided filter: OFF for every row; ZCA +I on both covariances, /N (Chiu's code)",
         f"- student: {models[names[0]][0].variant()}",
         f"- {teacher_note}",
-        "- training budgets (CPU): student 1000 steps (128x128 crops, 2 content + 2 style images per step, "
-        f"exact eigenbases), teacher decoders {teacher_steps} steps (96x96 crops, same data; wall time "
-        "in the method README); the paper trains each block "
+        f"- training budgets (CPU): student {student_budget()}, teacher decoders {teacher_steps} steps "
+        "(the student's data; recipe and wall time in the method README); the paper trains each block "
         "for 10-15 COCO epochs, so both decoders are far from converged (see the reconstruction PSNR column)",
         f"- device: {device_description(torch.device('cpu'))}; run time {time.time() - start:.0f} s",
         "",

@@ -12,6 +12,7 @@ starts at the target's scale (Mishkin & Matas, "All you need is a good init", 20
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -104,11 +105,13 @@ def _patches(conv: nn.Conv2d, x: Tensor) -> Tensor:
 
 @torch.no_grad()
 def least_squares_block_init(
-    block: Callable[[Tensor], Tensor],
+    block: Callable[[Any], Tensor],
     convolutions: list[nn.Conv2d],
-    batches: list[tuple[Tensor, Tensor]],
+    batches: list[tuple[Any, Tensor]],
     active_margin: float = 2.0,
     ridge: float = 1e-4,
+    identity_before: bool = True,
+    fit_intercept: bool = False,
 ) -> float:
     """Start a ReLU block at the best linear map to a target: identity convs, then a least-squares conv.
 
@@ -119,13 +122,19 @@ def least_squares_block_init(
     deviations above zero so the final ReLU starts (almost) linear. Only the centred output matters to
     the distillation loss, which this minimises among linear maps of the last conv's receptive field.
 
+    With ``identity_before=False`` the earlier convolutions are kept (a decoder block, whose first conv
+    changes the width) and with ``fit_intercept=True`` the bias fits the targets' values too (a decoder
+    must reproduce them, not just their variations; ``active_margin`` is then unused).
+
     Args:
-        block: Maps a block input ``(B, C_in, H, W)`` to its output.
+        block: Maps a block input (a tensor ``(B, C_in, H, W)`` or whatever ``batches`` hold) to its output.
         convolutions: The block's convolutions (any order).
         batches: ``(block input, target)`` pairs; targets ``(B, C_out, H_out, W_out)`` are what the last
-            conv should produce, up to a per-channel constant.
+            conv should produce (up to a per-channel constant unless ``fit_intercept``).
         active_margin: Mean of each output channel in units of its standard deviation.
         ridge: Tikhonov regulariser relative to the mean diagonal of the normal matrix.
+        identity_before: Set the earlier convolutions to the identity (else keep them).
+        fit_intercept: Fit the bias to the targets' means instead of the ReLU margin.
 
     Returns:
         The relative residual ``||X A - Y||^2 / ||Y||^2`` of the (centred) fit over all batches.
@@ -143,7 +152,7 @@ def least_squares_block_init(
         for hook in hooks:
             hook.remove()
     *earlier, last = list(dict.fromkeys(order))
-    for conv in earlier:
+    for conv in earlier if identity_before else []:
         if conv.in_channels != conv.out_channels or conv.groups != 1:
             raise ValueError("least-squares initialisation needs square convolutions before the last one")
         nn.init.dirac_(conv.weight)
@@ -177,11 +186,12 @@ def least_squares_block_init(
     if last.bias is None:
         raise ValueError("least-squares initialisation needs a bias on the last convolution")
     last.weight.copy_(solution.T.reshape(last.weight.shape).to(last.weight.dtype))
-    last.bias.copy_((-(x_mean @ solution) + active_margin * spread).to(last.bias.dtype))
+    offset = y_mean if fit_intercept else active_margin * spread
+    last.bias.copy_((offset - x_mean @ solution).to(last.bias.dtype))
     return residual
 
 
-def _input_and_output_of(conv: nn.Conv2d, block: Callable[[Tensor], Tensor], x: Tensor) -> list[Tensor]:
+def _input_and_output_of(conv: nn.Conv2d, block: Callable[[Any], Tensor], x: Any) -> list[Tensor]:
     """``[input, output]`` of ``conv`` while ``block(x)`` runs."""
     captured: list[Tensor] = []
     hook = conv.register_forward_hook(lambda _m, i, out: captured.extend([i[0], out]))

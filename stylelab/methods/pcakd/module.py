@@ -112,10 +112,11 @@ class PCAKD(StyleTransferMethod):
         lbfgs_iterations: L-BFGS iterations per training step (per batch).
         block_init: ``"default"`` (PyTorch's initialisation, reference code), ``"data"`` (before a
             block's stage, each of its encoder convolutions is rescaled on the first batch so that its
-            channels fire and start at the target's scale) or ``"least_squares"`` (VGG student: the
-            block starts as the best linear map from its input to the projected teacher feature on the
-            first batch: identity convs, then a least-squares conv), see :mod:`.data_init` [deviation
-            option; the decoder keeps PyTorch's initialisation].
+            channels fire and start at the target's scale; the decoder keeps PyTorch's init) or
+            ``"least_squares"`` (VGG student: the encoder block starts as the best linear map from its
+            input to the projected teacher feature, identity convs then a least-squares conv; the last
+            conv of the decoder block, student's or teacher pipeline's, is then fitted by least squares
+            to its target, the image or the previous feature), see :mod:`.data_init` [deviation option].
         lbfgs_history: L-BFGS curvature pairs kept.
         on_nonfinite: See :class:`StyleTransferMethod`.
     """
@@ -161,8 +162,10 @@ class PCAKD(StyleTransferMethod):
             raise ValueError(f"block_optimizer must be 'adam' or 'lbfgs', got {block_optimizer!r}")
         if block_init not in ("default", "data", "least_squares"):
             raise ValueError(f"block_init must be 'default', 'data' or 'least_squares', got {block_init!r}")
-        if block_init == "least_squares" and backbone != "vgg":
-            raise ValueError("block_init='least_squares' needs the VGG student (dense 3x3 convolutions)")
+        if block_init == "least_squares" and backbone not in ("vgg", "vgg_teacher"):
+            raise ValueError(
+                "block_init='least_squares' needs the VGG student or teacher pipeline (dense convs)"
+            )
         if lbfgs_iterations < 1 or lbfgs_history < 1:
             raise ValueError("lbfgs_iterations and lbfgs_history must be >= 1")
         weights = list(stage_weights) if stage_weights is not None else list(DEFAULT_STAGE_WEIGHTS)
@@ -405,7 +408,7 @@ class PCAKD(StyleTransferMethod):
 
         Returns:
             ``"data"``: measured per-layer spreads before the rescaling; ``"least_squares"``: the
-            relative residual of the linear fit on the batch.
+            relative residuals of the encoder's and the decoder's linear fits.
         """
         ae = self.net.autoencoder
         h = images
@@ -424,12 +427,17 @@ class PCAKD(StyleTransferMethod):
             return ae.encoder.forward_block(n, block_input)[0]
 
         if self.hparams.block_init == "least_squares":
-            if coefficients is None:
-                raise ValueError("block_init='least_squares' needs a student with eigenbases")
-            pairs = [(block_input, coefficients)]
-            pairs += [self._block_pair(extra, n) for extra in (extra_images or [])]
-            measured = [least_squares_block_init(lambda x: ae.encoder.forward_block(n, x)[0], convs, pairs)]
-            summary = f"least-squares init, linear-fit residual {measured[0]:.3f}"
+            batches = [images, *(extra_images or [])]
+            measured = []
+            if coefficients is not None:  # a student: its encoder block first (the teacher's is fixed)
+                pairs = [(block_input, coefficients)] + [self._block_pair(extra, n) for extra in batches[1:]]
+                run_encoder = lambda x: ae.encoder.forward_block(n, x)[0]  # noqa: E731
+                measured.append(least_squares_block_init(run_encoder, convs, pairs))
+            measured.append(self._least_squares_decoder_init(batches, n))
+            parts = ("encoder", "decoder")[-len(measured) :]
+            summary = "least-squares init, residuals " + ", ".join(
+                f"{part} {v:.3f}" for part, v in zip(parts, measured, strict=True)
+            )
         else:
             measured = init_block_from_data(run, convs, target_std)
             summary = f"spreads {[round(v, 3) for v in measured]} -> {target_std:.3g}"
@@ -448,6 +456,26 @@ class PCAKD(StyleTransferMethod):
         feature = self.net.teacher().features(images, n)[n - 1]
         coefficients = ae.eigenbases[n].detach().T @ centre(feature)  # type: ignore[index]
         return h, coefficients.reshape(*coefficients.shape[:2], *feature.shape[-2:])
+
+    @torch.no_grad()
+    def _least_squares_decoder_init(self, batches: list[Tensor], n: int) -> float:
+        """Fit the last conv of decoder block ``n`` to its target (image or previous student feature)."""
+        ae = self.net.autoencoder
+        pairs = []
+        for images in batches:
+            h, previous = images, images
+            for k in range(1, n + 1):
+                previous = h
+                h, skip = ae.encoder.forward_block(k, h)
+            pairs.append(((h, skip), previous))
+        convs = block_convolutions(ae.decoder.block_parameters(n), ae.decoder)
+        return least_squares_block_init(
+            lambda x: ae.decoder.forward_block(n, *x),
+            convs,
+            pairs,
+            identity_before=False,
+            fit_intercept=True,
+        )
 
     def _init_batches(self) -> list[Tensor]:
         """Up to ``eigen_batches - 1`` more training batches for a least-squares block init."""
@@ -521,6 +549,9 @@ class PCAKD(StyleTransferMethod):
             solver = "no eigenbases"
         inits = {"default": "", "data": ", data init", "least_squares": ", least-squares init"}
         training = f"blocks by {hp.block_optimizer}{inits[hp.block_init]}"
+        if self.weights_source.startswith(("shipped", "weights")):  # trained elsewhere: say where it is told
+            solver = f"{hp.eigenbasis} eigenbases (from the weights)"
+            training = "trained as its .json record says"
         if self.net.is_student and hp.backbone == "vgg":
             training = f"{self.student_preprocess} input map, {training}"
         return (

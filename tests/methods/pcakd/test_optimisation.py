@@ -229,5 +229,31 @@ def test_least_squares_block_init_beats_the_default_init_on_the_distillation_los
             default.net.block_losses(images[0], n)["distill"]
         ), n
     assert bool(lsq.blocks_initialised.all())
+    # the teacher pipeline: only its decoder is fitted (block 1: the image from relu1_1 + HFR)
+    teacher_default = _model(backbone="vgg_teacher")
+    teacher_lsq = _model(backbone="vgg_teacher", block_init="least_squares")
+    residuals = teacher_lsq.init_block_from_data(images[0], 1, images[1:])
+    assert len(residuals) == 1 and residuals[0] < 0.05
+    assert float(teacher_lsq.net.block_losses(images[0], 1)["image"]) < 0.1 * float(
+        teacher_default.net.block_losses(images[0], 1)["image"]
+    )
     with pytest.raises(ValueError, match="VGG student"):
         _model(backbone="mobilenet", block_init="least_squares")
+
+
+def test_least_squares_decoder_fit_keeps_earlier_convs_and_fits_the_values() -> None:
+    torch.manual_seed(1)
+    block = nn.Sequential(nn.Conv2d(4, 3, 3, padding=1), nn.ReLU(), nn.Conv2d(3, 2, 3, padding=1))
+    known = nn.Conv2d(3, 2, 3, padding=1)
+    first = block[0].weight.detach().clone()
+    inputs = [torch.randn(2, 4, 12, 12) for _ in range(2)]
+    with torch.no_grad():
+        pairs = [(x, known(block[1](block[0](x))) + 5.0) for x in inputs]  # values, not just variations
+    convs = block_convolutions(list(block.parameters()), block)
+    residual = least_squares_block_init(
+        block, convs, pairs, ridge=1e-10, identity_before=False, fit_intercept=True
+    )
+    assert residual < 1e-6
+    assert torch.equal(block[0].weight, first)
+    with torch.no_grad():
+        torch.testing.assert_close(block(inputs[1]), pairs[1][1], rtol=1e-3, atol=1e-3)

@@ -20,6 +20,7 @@ from stylelab.metrics import parameter_counts
 def test_shipped_student_loads_by_default_with_its_training_record() -> None:
     model = PCAKD(teacher_weights=None)  # the teacher is never needed for stylisation
     assert model.weights_source == "shipped student 'vgg'"
+    assert "trained as its .json record says" in model.variant()  # not the constructor's recipe
     counts = parameter_counts(model.net.autoencoder, auxiliary=("eigenbases",))
     assert (counts.without_auxiliary, counts.with_auxiliary) == (283_236, 334_052)
     assert (WEIGHTS_DIR / "pcakd_vgg.safetensors").stat().st_size < 2_000_000
