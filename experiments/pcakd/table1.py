@@ -259,7 +259,7 @@ def write_reports(
     lines = [
         "# PCA-KD Table 1: size and inference time (this CPU) next to the paper (RTX8000 GPU)",
         "",
-        f"- device: {device}, torch {torch.__version__}, 2 threads; a **shared** 2-core machine (load "
+        f"- device: {device}; a **shared** 2-core machine (load "
         "average "
         f"{load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end of the run), so absolute seconds "
         "carry the other users' load; every cell comes from this one run "
