@@ -32,6 +32,7 @@ from stylelab.methods.pcakd.data_init import (
     least_squares_block_init,
 )
 from stylelab.methods.pcakd.eigenbases import centre, covariance_sum, top_eigenvectors
+from stylelab.methods.pcakd.lbfgs import RejectedStep, lbfgs_step
 from stylelab.methods.pcakd.model import PCAKDNet, pad_to_multiple, postprocess
 from stylelab.methods.pcakd.pretrained import (
     SHIPPED,
@@ -40,15 +41,6 @@ from stylelab.methods.pcakd.pretrained import (
     student_architecture,
 )
 from stylelab.methods.pcakd.transfer import ZCAConfig
-
-
-class _RejectedStep(Exception):
-    """An L-BFGS trial point had a non-finite loss."""
-
-    def __init__(self, value: Tensor) -> None:
-        super().__init__(f"non-finite L-BFGS trial loss {float(value)}")
-        self.value = value
-
 
 STAGES = ("eigenbases", "block1", "block2", "block3", "block4")
 DEFAULT_STAGE_WEIGHTS = (10.0, 15.0, 10.0, 10.0, 10.0)
@@ -380,7 +372,10 @@ class PCAKD(StyleTransferMethod):
             optimizer.zero_grad()
             self.manual_backward(loss)
             if isinstance(optimizer.optimizer, torch.optim.LBFGS):
-                self._lbfgs_step(optimizer, loss, objective)
+                try:
+                    lbfgs_step(optimizer, loss, lambda: objective()[0], self.manual_backward)
+                except RejectedStep as rejected:  # undone; counts like a non-finite loss
+                    self.checked_loss(rejected.value, {"lbfgs_trial_loss": rejected.value})
             else:
                 optimizer.step()
         self.untoggle_optimizer(optimizer)
@@ -411,35 +406,26 @@ class PCAKD(StyleTransferMethod):
             relative residuals of the encoder's and the decoder's linear fits.
         """
         ae = self.net.autoencoder
-        h = images
-        for k in range(1, n):
-            h, _ = ae.encoder.forward_block(k, h)
-        target_std, coefficients = 1.0, None
-        if self.net.is_student:
-            feature = self.net.teacher().features(images, n)[n - 1]
-            coefficients = ae.eigenbases[n].detach().T @ centre(feature)  # type: ignore[index]  (B, d, HW)
-            target_std = float(coefficients.std(dim=(0, 2)).mean())
-            coefficients = coefficients.reshape(*coefficients.shape[:2], *feature.shape[-2:])
-        block_input = h
+        block_input, coefficients = self._block_pair(images, n)
+        target_std = float(coefficients.std(dim=(0, 2, 3)).mean()) if coefficients is not None else 1.0
         convs = block_convolutions(ae.encoder.block_parameters(n), ae.encoder)
 
-        def run() -> Tensor:
-            return ae.encoder.forward_block(n, block_input)[0]
+        def encode(x: Tensor) -> Tensor:
+            return ae.encoder.forward_block(n, x)[0]
 
         if self.hparams.block_init == "least_squares":
             batches = [images, *(extra_images or [])]
             measured = []
             if coefficients is not None:  # a student: its encoder block first (the teacher's is fixed)
-                pairs = [(block_input, coefficients)] + [self._block_pair(extra, n) for extra in batches[1:]]
-                run_encoder = lambda x: ae.encoder.forward_block(n, x)[0]  # noqa: E731
-                measured.append(least_squares_block_init(run_encoder, convs, pairs))
+                pairs = [(x, y) for x, y in map(lambda b: self._block_pair(b, n), batches) if y is not None]
+                measured.append(least_squares_block_init(encode, convs, pairs))
             measured.append(self._least_squares_decoder_init(batches, n))
             parts = ("encoder", "decoder")[-len(measured) :]
             summary = "least-squares init, residuals " + ", ".join(
                 f"{part} {v:.3f}" for part, v in zip(parts, measured, strict=True)
             )
         else:
-            measured = init_block_from_data(run, convs, target_std)
+            measured = init_block_from_data(lambda: encode(block_input), convs, target_std)
             summary = f"spreads {[round(v, 3) for v in measured]} -> {target_std:.3g}"
         self.blocks_initialised[n - 1] = True
         if self._trainer is not None:
@@ -447,12 +433,17 @@ class PCAKD(StyleTransferMethod):
         return measured
 
     @torch.no_grad()
-    def _block_pair(self, images: Tensor, n: int) -> tuple[Tensor, Tensor]:
-        """``(input of encoder block n, projected teacher feature (B, d, H, W))`` for ``images``."""
+    def _block_pair(self, images: Tensor, n: int) -> tuple[Tensor, Tensor | None]:
+        """``(input of encoder block n, projected teacher feature (B, d, H, W))`` for ``images``.
+
+        The second entry is ``None`` without eigenbases (the teacher pipeline).
+        """
         ae = self.net.autoencoder
         h = images
         for k in range(1, n):
             h, _ = ae.encoder.forward_block(k, h)
+        if not self.net.is_student:
+            return h, None
         feature = self.net.teacher().features(images, n)[n - 1]
         coefficients = ae.eigenbases[n].detach().T @ centre(feature)  # type: ignore[index]
         return h, coefficients.reshape(*coefficients.shape[:2], *feature.shape[-2:])
@@ -489,44 +480,6 @@ class PCAKD(StyleTransferMethod):
                 self._images({k: v.to(self.device) if isinstance(v, Tensor) else v for k, v in batch.items()})
             )
         return out
-
-    def _lbfgs_step(
-        self, optimizer: Any, first_loss: Tensor, objective: Callable[[], tuple[Tensor, dict[str, Tensor]]]
-    ) -> None:
-        """One L-BFGS step; a trial point with a non-finite loss rejects the whole step.
-
-        A line search may probe a point where the loss overflows. The step is then undone (parameters
-        restored from before it), the curvature history dropped, and training goes on with the next
-        batch; the rejection counts against ``on_nonfinite`` like a non-finite loss.
-        """
-        params = [p for group in optimizer.optimizer.param_groups for p in group["params"]]
-        before = [p.detach().clone() for p in params]
-        calls = 0
-
-        def closure() -> Tensor:
-            nonlocal calls
-            calls += 1
-            if calls == 1:  # the caller already back-propagated this point
-                return first_loss.detach()
-            optimizer.zero_grad()
-            value, _ = objective()
-            if not torch.isfinite(value).item():
-                raise _RejectedStep(value)
-            self.manual_backward(value)
-            return value.detach()
-
-        try:
-            optimizer.step(closure=closure)
-            if all(torch.isfinite(p).all() for p in params):
-                return
-            value = torch.tensor(float("nan"))
-        except _RejectedStep as rejected:
-            value = rejected.value
-        with torch.no_grad():
-            for p, saved in zip(params, before, strict=True):
-                p.copy_(saved)
-        optimizer.optimizer.state.clear()
-        self.checked_loss(value, {"lbfgs_trial_loss": value})  # raises under on_nonfinite="raise"
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Reconstruction MSE of the whole autoencoder on the held-out content images."""
