@@ -1,12 +1,16 @@
-"""Data-dependent initialisation of one student encoder block (LSUV-style, a deviation option).
+"""Data-dependent initialisations of one PCA-KD block (``block_init``, deviation options).
 
 A freshly initialised tiny student block fed with teacher-scale inputs starts with many ReLUs that never
 fire (their channel is constant, so no gradient ever reaches it) and with outputs far from the target's
-scale; distillation then stalls (README, "Distillation budget"). Before a block is trained, each of its
-convolutions, in the order they run, is rescaled per output channel so that on a batch its
-pre-activation has standard deviation ``target_std`` and mean ``active_margin * target_std``: about 84%
-of the ReLU inputs are positive at the default margin 1, every channel carries signal, and the block
-starts at the target's scale (Mishkin & Matas, "All you need is a good init", 2016, with a mean shift).
+scale; distillation then stalls (README, "Distillation budget"). Two starts are offered:
+
+* :func:`init_block_from_data` (``"data"``): each convolution, in the order they run, is rescaled per
+  output channel so that on a batch its pre-activation has standard deviation ``target_std`` and mean
+  ``active_margin * target_std`` (Mishkin & Matas, "All you need is a good init", 2016, with a mean
+  shift): every channel carries signal and the block starts at the target's scale.
+* :func:`least_squares_block_init` (``"least_squares"``): the block starts as the best linear map from
+  its input to its target (identity convolutions, then a least-squares last convolution); used for the
+  encoder block and, keeping the earlier convolutions, for the last convolution of the decoder block.
 """
 
 from __future__ import annotations
@@ -47,10 +51,29 @@ def init_block_from_data(
         The measured per-layer mean standard deviation before rescaling, in execution order.
 
     Raises:
-        ValueError: ``target_std`` is not positive, or a convolution is not run by ``run_block``.
+        ValueError: ``target_std`` is not positive, a convolution has no bias or is not run by ``run_block``.
     """
     if target_std <= 0:
         raise ValueError(f"target_std must be positive, got {target_std}")
+    if any(conv.bias is None for conv in convolutions):
+        raise ValueError("data-dependent initialisation needs convolutions with a bias")
+    measured: list[float] = []
+    for conv in _execution_order(convolutions, run_block):
+        out = _input_and_output_of(conv, lambda _: run_block(), None)[1]  # (B, C, H, W) pre-activation
+        mean, std = out.mean(dim=(0, 2, 3)), out.std(dim=(0, 2, 3))
+        measured.append(float(std.mean()))
+        gain = (target_std / std.clamp_min(eps)).clamp_max(1e4)
+        conv.weight.mul_(gain.view(-1, *([1] * (conv.weight.dim() - 1))))
+        conv.bias.copy_((conv.bias - mean) * gain + active_margin * target_std)  # type: ignore[union-attr]
+    return measured
+
+
+def _execution_order(convolutions: list[nn.Conv2d], run_block: Callable[[], Any]) -> list[nn.Conv2d]:
+    """``convolutions`` in the order ``run_block`` first runs them.
+
+    Raises:
+        ValueError: A convolution is not run by ``run_block``.
+    """
     order: list[nn.Conv2d] = []
     hooks = [conv.register_forward_hook(lambda m, _i, _o: order.append(m)) for conv in convolutions]
     try:
@@ -58,37 +81,10 @@ def init_block_from_data(
     finally:
         for hook in hooks:
             hook.remove()
-    missing = [c for c in convolutions if c not in order]
-    if missing:
-        raise ValueError(f"{len(missing)} convolution(s) are not run by the block")
-    measured: list[float] = []
-    seen: set[int] = set()
-    for conv in order:
-        if id(conv) in seen:
-            continue
-        seen.add(id(conv))
-        out = _output_of(conv, run_block)  # (B, C, H, W) pre-activation
-        mean = out.mean(dim=(0, 2, 3))
-        std = out.std(dim=(0, 2, 3))
-        measured.append(float(std.mean()))
-        gain = (target_std / std.clamp_min(eps)).clamp_max(1e4)
-        conv.weight.mul_(gain.view(-1, *([1] * (conv.weight.dim() - 1))))
-        bias = conv.bias if conv.bias is not None else None
-        if bias is None:
-            raise ValueError("data-dependent initialisation needs convolutions with a bias")
-        bias.copy_((bias - mean) * gain + active_margin * target_std)
-    return measured
-
-
-def _output_of(conv: nn.Conv2d, run_block: Callable[[], Tensor]) -> Tensor:
-    """The first output ``conv`` produces while ``run_block`` runs."""
-    captured: list[Tensor] = []
-    hook = conv.register_forward_hook(lambda _m, _i, out: captured.append(out))
-    try:
-        run_block()
-    finally:
-        hook.remove()
-    return captured[0]
+    order = list(dict.fromkeys(order))
+    if len(order) != len(set(convolutions)):
+        raise ValueError(f"{len(set(convolutions)) - len(order)} convolution(s) are not run by the block")
+    return order
 
 
 def _patches(conv: nn.Conv2d, x: Tensor) -> Tensor:
@@ -140,18 +136,14 @@ def least_squares_block_init(
         The relative residual ``||X A - Y||^2 / ||Y||^2`` of the (centred) fit over all batches.
 
     Raises:
-        ValueError: No batch, an earlier convolution is not square, or shapes disagree.
+        ValueError: No batch, no bias on the last convolution, an earlier one not square, or shapes
+            that disagree.
     """
     if not batches:
         raise ValueError("least-squares initialisation needs at least one batch")
-    order: list[nn.Conv2d] = []
-    hooks = [conv.register_forward_hook(lambda m, _i, _o: order.append(m)) for conv in convolutions]
-    try:
-        block(batches[0][0])
-    finally:
-        for hook in hooks:
-            hook.remove()
-    *earlier, last = list(dict.fromkeys(order))
+    *earlier, last = _execution_order(convolutions, lambda: block(batches[0][0]))
+    if last.bias is None:
+        raise ValueError("least-squares initialisation needs a bias on the last convolution")
     for conv in earlier if identity_before else []:
         if conv.in_channels != conv.out_channels or conv.groups != 1:
             raise ValueError("least-squares initialisation needs square convolutions before the last one")
@@ -183,8 +175,6 @@ def least_squares_block_init(
     explained = 2 * (solution * cov_xy).sum() - (solution * (cov_xx @ solution)).sum()
     residual = float((y_energy - explained) / max(y_energy, 1e-30))
     spread = ((solution * (cov_xx @ solution)).sum(0) / count).clamp_min(0).sqrt()
-    if last.bias is None:
-        raise ValueError("least-squares initialisation needs a bias on the last convolution")
     last.weight.copy_(solution.T.reshape(last.weight.shape).to(last.weight.dtype))
     offset = y_mean if fit_intercept else active_margin * spread
     last.bias.copy_((offset - x_mean @ solution).to(last.bias.dtype))
