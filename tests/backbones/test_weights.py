@@ -47,7 +47,7 @@ def test_env_folder_is_used_and_checksum_enforced(no_weights: Path, monkeypatch:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     spec = W.WeightSpec(
         name="unit_test_weights", description="test", preprocessing="none", keys="0.weight",
-        files=(W.WeightFile("w.pth", digest, convert=W._strip_prefix("features.")),),
+        files=(W.WeightFile("w.pth", digest, convert=W.strip_prefix("features.")),),
     )  # fmt: skip
     monkeypatch.setitem(W.REGISTRY, spec.name, spec)
     monkeypatch.setenv(W.WEIGHTS_ENV, str(folder))
