@@ -22,6 +22,8 @@ class Command:
         add_arguments: Fills the sub-command's ``argparse`` parser.
         run: Executes it with the parsed namespace; returns the exit code. ``run`` also receives the
             arguments ``parse_known_args`` left over, for commands that parse in two phases.
+        allow_extra_args: Pass unparsed arguments to ``run`` instead of failing.
+        add_help: Give the parser argparse's ``-h``; ``False`` for commands that print their own help.
     """
 
     name: str
@@ -29,6 +31,7 @@ class Command:
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, list[str]], int]
     allow_extra_args: bool = False
+    add_help: bool = True
 
 
 COMMANDS: dict[str, Command] = {}
@@ -59,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in sorted(COMMANDS.values(), key=lambda c: c.name):
-        command.add_arguments(sub.add_parser(command.name, help=command.help, description=command.help))
+        sub_parser = sub.add_parser(
+            command.name, help=command.help, description=command.help, add_help=command.add_help
+        )
+        command.add_arguments(sub_parser)
     return parser
 
 

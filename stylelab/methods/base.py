@@ -94,6 +94,15 @@ class StyleTransferMethod(L.LightningModule):
     def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """Add the method's own ``stylelab stylize`` options (default: none)."""
 
+    @classmethod
+    def from_stylize_options(cls, options: argparse.Namespace) -> StyleTransferMethod:
+        """The instance ``stylelab stylize --method NAME`` uses when no ``--checkpoint`` is given.
+
+        Default: the default constructor. Methods whose stylize options choose weights (a pretrained
+        decoder, a shipped checkpoint) override this; ``options`` are the method's parsed options.
+        """
+        return cls()
+
     def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
         """Turn parsed ``stylize`` options into keyword arguments of :meth:`stylize`."""
         return {k: v for k, v in vars(options).items() if v is not None}
@@ -223,6 +232,29 @@ def method_class(name: str) -> type[StyleTransferMethod]:
     raise KeyError(f"unknown method {name!r}; registered: {', '.join(sorted(METHODS))}")
 
 
+def _read_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A stylelab checkpoint read with ``torch.load(weights_only=True)`` (no pickled code runs).
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: The file is not a readable stylelab checkpoint.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means "not a safe checkpoint"
+        raise ValueError(f"{path} is not a readable stylelab checkpoint ({error})") from error
+    if not isinstance(checkpoint, dict) or not checkpoint.get("stylelab_method"):
+        raise ValueError(f"{path} has no 'stylelab_method' entry: it was not written by a stylelab method")
+    return checkpoint
+
+
+def checkpoint_method_name(checkpoint_path: str | os.PathLike[str]) -> str:
+    """The short name of the method that wrote a checkpoint (see :func:`load_method` for the errors)."""
+    return str(_read_checkpoint(os.fspath(checkpoint_path))["stylelab_method"])
+
+
 def load_method(
     checkpoint_path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
 ) -> StyleTransferMethod:
@@ -235,17 +267,8 @@ def load_method(
         FileNotFoundError: No such file.
         ValueError: The file is not a stylelab checkpoint.
     """
-    path = os.fspath(checkpoint_path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unpickling failure means "not a safe checkpoint"
-        raise ValueError(f"{path} is not a readable stylelab checkpoint ({error})") from error
-    name = checkpoint.get("stylelab_method") if isinstance(checkpoint, dict) else None
-    if not name:
-        raise ValueError(f"{path} has no 'stylelab_method' entry: it was not written by a stylelab method")
-    cls = method_class(name)
+    checkpoint = _read_checkpoint(os.fspath(checkpoint_path), map_location)
+    cls = method_class(checkpoint["stylelab_method"])
     accepted = inspect.signature(cls.__init__).parameters
     # LightningCLI adds bookkeeping entries (``_class_path``, ``_instantiator``); keep real arguments only
     hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k in accepted}
