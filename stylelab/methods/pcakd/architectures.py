@@ -288,7 +288,11 @@ class MobileNetStudentEncoder(nn.Module):
 
     As in the reference code: BatchNorm removed, ReLU instead of ReLU6, biases on, reflection padding
     (a single bottom/right row and column before each stride-2 layer, as Keras). The input is mapped
-    to ``[-1, 1]`` (``preprocess_input(255 x)``) by a fixed affine map that is not a parameter.
+    to ``[-1, 1]`` (``preprocess_input(255 x)``) by a fixed affine map that is not a parameter. This is
+    the layer sequence of the authors' Ours-Mob checkpoint (``pretrained="official_mobilenet"`` loads it;
+    ``tests/methods/pcakd/test_official.py`` matches their TensorFlow outputs to < 1e-5). The reference
+    pads ``conv1``'s input twice by one bottom/right row/column; on the even sizes used here (multiples
+    of 16) the second pad is never read by the stride-2 3x3 window, so it is omitted.
 
     * block 1 (``conv1_relu``, 1/2): conv 3x3/2 3->C1
     * block 2 (``conv_dw_2_relu``, 1/4): dw C1, pw C1->C2, dw/2 C2

@@ -15,10 +15,7 @@ Stages and resumption
 
 from __future__ import annotations
 
-import argparse
 import math
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -26,21 +23,18 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylelab.methods.base import StyleTransferMethod
-from stylelab.methods.pcakd.data_init import (
-    block_convolutions,
-    init_block_from_data,
-    least_squares_block_init,
-)
-from stylelab.methods.pcakd.eigenbases import centre, covariance_sum, top_eigenvectors
+from stylelab.methods.pcakd.block_setup import PCAKDBlockSetup
+from stylelab.methods.pcakd.eigenbases import Eigenbases
+from stylelab.methods.pcakd.inference import PCAKDInference
 from stylelab.methods.pcakd.lbfgs import RejectedStep, lbfgs_step
-from stylelab.methods.pcakd.model import PCAKDNet, pad_to_multiple, postprocess
+from stylelab.methods.pcakd.model import PCAKDNet, pad_to_multiple
+from stylelab.methods.pcakd.official import OFFICIAL_TEACHER_CHANNELS, OFFICIAL_WIDTHS, load_official_state
 from stylelab.methods.pcakd.pretrained import (
     SHIPPED,
     architecture_record,
     load_student,
     student_architecture,
 )
-from stylelab.methods.pcakd.transfer import ZCAConfig
 
 STAGES = ("eigenbases", "block1", "block2", "block3", "block4")
 DEFAULT_STAGE_WEIGHTS = (10.0, 15.0, 10.0, 10.0, 10.0)
@@ -67,7 +61,7 @@ def split_steps(total: int, weights: list[float]) -> list[int]:
     return steps
 
 
-class PCAKD(StyleTransferMethod):
+class PCAKD(PCAKDInference, PCAKDBlockSetup, StyleTransferMethod):
     """PCA-based knowledge distillation (Chiu & Gurari, CVPR 2022) as a stylelab method.
 
     Args:
@@ -80,8 +74,12 @@ class PCAKD(StyleTransferMethod):
             code) or ``"exact"`` (top eigenvectors of the averaged covariance).
         teacher_weights: Teacher weights (``None``: random teacher, for tests).
         teacher_normalisation: ``"vgg_normalised"`` or ``"none"``.
-        pretrained: ``"auto"`` (the shipped student when the architecture matches it, else random
-            init), a shipped name (``"vgg"``), a ``.safetensors`` path, or ``None`` (random init).
+        pretrained: ``"auto"`` (stylelab's shipped student when the architecture matches it, else
+            random init), a shipped name (``"vgg"``), ``"official_vgg"`` / ``"official_mobilenet"`` (the
+            PCA-KD authors' trained students, :mod:`.official`; the backbone must match, default
+            widths and box HFR), a ``.safetensors`` path, or ``None`` (random init). The official
+            MobileNet student's eigenbases are sized for the Keras MobileNet v1 teacher, which stylelab
+            lacks: it stylises but cannot be trained further.
         stage_steps: Steps of the five stages; ``None`` splits ``trainer.max_steps`` by ``stage_weights``.
         stage_weights: Relative stage lengths (eigenbases, block1..block4).
         lr: Adam learning rate of the blocks (reference: 1e-4; L-BFGS uses its line search instead).
@@ -192,6 +190,8 @@ class PCAKD(StyleTransferMethod):
     def _load_pretrained(self, pretrained: str | None) -> str:
         if pretrained is None:
             return "random init"
+        if pretrained in ("official_vgg", "official_mobilenet"):
+            return self._load_official(pretrained.removeprefix("official_"))
         if pretrained == "auto":
             name = self.hparams.backbone if self.hparams.backbone in SHIPPED else None
             if name is None:
@@ -205,6 +205,25 @@ class PCAKD(StyleTransferMethod):
             pretrained = name
         load_student(self.net.autoencoder, pretrained, self._architecture())
         return f"shipped student {pretrained!r}" if pretrained in SHIPPED else f"weights {pretrained}"
+
+    def _load_official(self, backbone: str) -> str:
+        hp = self.hparams
+        if (
+            hp.backbone != backbone
+            or hp.hfr != "box"
+            or tuple(self.net.autoencoder.widths) != (OFFICIAL_WIDTHS[backbone])
+        ):
+            raise ValueError(
+                f"pretrained='official_{backbone}' needs backbone={backbone!r}, hfr='box' and the default "
+                f"widths {list(OFFICIAL_WIDTHS[backbone])}"
+            )
+        ae = self.net.autoencoder
+        if backbone == "mobilenet":  # bases sized for the Keras MobileNet v1 teacher taps
+            ae.eigenbases = Eigenbases(OFFICIAL_TEACHER_CHANNELS[backbone], ae.widths)
+        ae.load_state_dict(load_official_state(backbone))  # type: ignore[arg-type]
+        if backbone == "vgg":
+            self.student_preprocess = "random"  # the authors' frozen random 1x1 conv, loaded above
+        return f"official student {backbone!r} (pcakd_{backbone}_official)"
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Accept checkpoints written before ``blocks_initialised`` existed (no block was initialised)."""
@@ -296,8 +315,22 @@ class PCAKD(StyleTransferMethod):
         return pad_to_multiple(images, self.net.multiple_of)
 
     def on_train_start(self) -> None:
-        """Exact eigenbases (once, before the blocks) when ``eigen_solver="exact"``."""
+        """Exact eigenbases (once, before the blocks) when ``eigen_solver="exact"``.
+
+        Raises:
+            ValueError: The eigenbases do not fit the teacher's taps (the official MobileNet student's
+                are sized for Keras MobileNet v1; stylelab's MobileNet teacher is a V2 stand-in).
+        """
         hp = self.hparams
+        bases = self.net.autoencoder.eigenbases
+        if bases is not None and hp.backbone == "mobilenet":
+            teacher_channels = tuple(self.net.teacher().channels)
+            if tuple(bases[n].shape[0] for n in range(1, 5)) != teacher_channels:
+                raise ValueError(
+                    f"these eigenbases need teacher taps of {[bases[n].shape[0] for n in range(1, 5)]} "
+                    f"channels, the MobileNet teacher has {list(teacher_channels)}: the official MobileNet "
+                    "student cannot be trained here (no Keras MobileNet v1 weights)"
+                )
         if self.net.is_student and hp.eigenbasis == "global" and hp.eigen_solver == "exact":
             if not bool(self.eigen_fitted):
                 self.fit_exact_eigenbases(self._fresh_train_batches())
@@ -307,41 +340,6 @@ class PCAKD(StyleTransferMethod):
         if datamodule is not None:
             return datamodule.train_dataloader()
         return self.trainer.train_dataloader
-
-    @torch.no_grad()
-    def fit_exact_eigenbases(self, batches: Any) -> list[Tensor]:
-        """Set every basis to the top eigenvectors of the averaged teacher covariance.
-
-        Args:
-            batches: Iterable of datamodule batches (at most ``eigen_batches`` are used).
-
-        Returns:
-            The eigenvalues (descending) of the four averaged covariances.
-        """
-        teacher = self.net.teacher()
-        sums: list[Tensor | None] = [None] * 4
-        count = 0
-        for index, batch in enumerate(batches):
-            if index >= self.hparams.eigen_batches:
-                break
-            images = self._images(
-                {k: v.to(self.device) if isinstance(v, Tensor) else v for k, v in batch.items()}
-            )
-            feats = teacher.features(images, 4)
-            for n in range(4):
-                term = covariance_sum(centre(feats[n]))
-                sums[n] = term if sums[n] is None else sums[n] + term
-            count += images.shape[0]
-        if count == 0:
-            raise ValueError("the exact eigenbasis solver got no training batch")
-        eigenvalues = []
-        bases = self.net.autoencoder.eigenbases
-        for n in range(1, 5):
-            vectors, values = top_eigenvectors(sums[n - 1] / count, bases[n].shape[1])
-            bases.set_(n, vectors)
-            eigenvalues.append(values)
-        self.eigen_fitted.fill_(True)
-        return eigenvalues
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
         """One step of the current stage with its own optimiser (other parameters frozen)."""
@@ -385,102 +383,6 @@ class PCAKD(StyleTransferMethod):
                 self.log(f"train/orthonormality_error{n}", error, on_step=True)
         return total.detach()
 
-    @torch.no_grad()
-    def init_block_from_data(
-        self, images: Tensor, n: int, extra_images: list[Tensor] | None = None
-    ) -> list[float]:
-        """Data-dependent initialisation (``block_init``) of encoder block ``n`` on ``images``.
-
-        Runs once per block (the ``blocks_initialised`` buffer is checkpointed). ``"data"``: the target
-        spread is the mean per-channel standard deviation of the teacher's feature projected on the
-        block's eigenbasis (what the block must reproduce; 1 without eigenbases). ``"least_squares"``:
-        the target is that projection itself.
-
-        Args:
-            images: RGB ``(B, 3, H, W)`` batch.
-            n: Block 1..4.
-            extra_images: More batches for the least-squares fit (its normal equations).
-
-        Returns:
-            ``"data"``: measured per-layer spreads before the rescaling; ``"least_squares"``: the
-            relative residuals of the encoder's and the decoder's linear fits.
-        """
-        ae = self.net.autoencoder
-        block_input, coefficients = self._block_pair(images, n)
-        target_std = float(coefficients.std(dim=(0, 2, 3)).mean()) if coefficients is not None else 1.0
-        convs = block_convolutions(ae.encoder.block_parameters(n), ae.encoder)
-
-        def encode(x: Tensor) -> Tensor:
-            return ae.encoder.forward_block(n, x)[0]
-
-        if self.hparams.block_init == "least_squares":
-            batches = [images, *(extra_images or [])]
-            measured = []
-            if coefficients is not None:  # a student: its encoder block first (the teacher's is fixed)
-                pairs = [(x, y) for x, y in map(lambda b: self._block_pair(b, n), batches) if y is not None]
-                measured.append(least_squares_block_init(encode, convs, pairs))
-            measured.append(self._least_squares_decoder_init(batches, n))
-            parts = ("encoder", "decoder")[-len(measured) :]
-            summary = "least-squares init, residuals " + ", ".join(
-                f"{part} {v:.3f}" for part, v in zip(parts, measured, strict=True)
-            )
-        else:
-            measured = init_block_from_data(lambda: encode(block_input), convs, target_std)
-            summary = f"spreads {[round(v, 3) for v in measured]} -> {target_std:.3g}"
-        self.blocks_initialised[n - 1] = True
-        if self._trainer is not None:
-            self.print(f"PCA-KD block{n}: data-dependent init of {len(convs)} conv(s), {summary}")
-        return measured
-
-    @torch.no_grad()
-    def _block_pair(self, images: Tensor, n: int) -> tuple[Tensor, Tensor | None]:
-        """``(input of encoder block n, projected teacher feature (B, d, H, W))`` for ``images``.
-
-        The second entry is ``None`` without eigenbases (the teacher pipeline).
-        """
-        ae = self.net.autoencoder
-        h = images
-        for k in range(1, n):
-            h, _ = ae.encoder.forward_block(k, h)
-        if not self.net.is_student:
-            return h, None
-        feature = self.net.teacher().features(images, n)[n - 1]
-        coefficients = ae.eigenbases[n].detach().T @ centre(feature)  # type: ignore[index]
-        return h, coefficients.reshape(*coefficients.shape[:2], *feature.shape[-2:])
-
-    @torch.no_grad()
-    def _least_squares_decoder_init(self, batches: list[Tensor], n: int) -> float:
-        """Fit the last conv of decoder block ``n`` to its target (image or previous student feature)."""
-        ae = self.net.autoencoder
-        pairs = []
-        for images in batches:
-            h, previous = images, images
-            for k in range(1, n + 1):
-                previous = h
-                h, skip = ae.encoder.forward_block(k, h)
-            pairs.append(((h, skip), previous))
-        convs = block_convolutions(ae.decoder.block_parameters(n), ae.decoder)
-        return least_squares_block_init(
-            lambda x: ae.decoder.forward_block(n, *x),
-            convs,
-            pairs,
-            identity_before=False,
-            fit_intercept=True,
-        )
-
-    def _init_batches(self) -> list[Tensor]:
-        """Up to ``eigen_batches - 1`` more training batches for a least-squares block init."""
-        if self.hparams.block_init != "least_squares" or self._trainer is None:
-            return []
-        out = []
-        for index, batch in enumerate(self._fresh_train_batches()):
-            if index >= self.hparams.eigen_batches - 1:
-                break
-            out.append(
-                self._images({k: v.to(self.device) if isinstance(v, Tensor) else v for k, v in batch.items()})
-            )
-        return out
-
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Reconstruction MSE of the whole autoencoder on the held-out content images."""
         content = batch["content"]
@@ -489,144 +391,3 @@ class PCAKD(StyleTransferMethod):
         self.log("val/loss", F.mse_loss(rec, content), prog_bar=True, batch_size=content.shape[0])
 
     test_step = validation_step
-
-    # -------------------------------------------------------------------------- stylisation
-    def variant(self) -> str:
-        """Configuration string for tables."""
-        hp = self.hparams
-        ae = self.net.autoencoder
-        solver = f"{hp.eigenbasis} eigenbases" + (
-            f" ({hp.eigen_solver})" if hp.eigenbasis == "global" else ""
-        )
-        if not self.net.is_student:
-            solver = "no eigenbases"
-        inits = {"default": "", "data": ", data init", "least_squares": ", least-squares init"}
-        training = f"blocks by {hp.block_optimizer}{inits[hp.block_init]}"
-        if self.weights_source.startswith(("shipped", "weights")):  # trained elsewhere: say where it is told
-            solver = f"{hp.eigenbasis} eigenbases (from the weights)"
-            training = "trained as its .json record says"
-        if self.net.is_student and hp.backbone == "vgg":
-            training = f"{self.student_preprocess} input map, {training}"
-        return (
-            f"PCA-KD {hp.backbone} widths {list(ae.widths)}, HFR {hp.hfr}, {solver}, {training}, teacher "
-            f"{hp.teacher_weights or 'random'} ({self.net.teacher_normalisation}), "
-            f"ZCA +{hp.zca_regularizer:g}I both /N, "
-            f"guided filter {'on' if hp.guided_filter else 'off'}, {self.weights_source}"
-        )
-
-    @classmethod
-    def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """PCA-KD's ``stylelab stylize`` options."""
-        parser.add_argument(
-            "--guided-filter",
-            dest="guided_filter",
-            action="store_true",
-            default=None,
-            help="guided-filter post-processing (demo look; off for metrics)",
-        )
-        parser.add_argument(
-            "--zca-regularizer",
-            dest="zca_regularizer",
-            type=float,
-            default=None,
-            help="r of the +rI ZCA regulariser (default 1)",
-        )
-        parser.add_argument(
-            "--content-mask",
-            dest="content_mask",
-            default=None,
-            help="colour-coded segmentation of the (single) content image",
-        )
-        parser.add_argument(
-            "--style-mask",
-            dest="style_mask",
-            default=None,
-            help="colour-coded segmentation of the (single) style image",
-        )
-
-    def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
-        """Keyword arguments of :meth:`stylize` (masks are handled by :meth:`stylize_files`)."""
-        return {
-            k: v
-            for k, v in vars(options).items()
-            if v is not None and k not in ("content_mask", "style_mask")
-        }
-
-    def stylize_files(
-        self,
-        contents: list[Path],
-        styles: list[Path],
-        output: Path,
-        options: argparse.Namespace,
-        load: Callable[[Path], Tensor],
-    ) -> int:
-        """As the base class; with ``--content-mask/--style-mask`` one masked (content, style) pair."""
-        content_mask, style_mask = (
-            getattr(options, "content_mask", None),
-            getattr(options, "style_mask", None),
-        )
-        if content_mask is None and style_mask is None:
-            return super().stylize_files(contents, styles, output, options, load)
-        if content_mask is None or style_mask is None or len(contents) != 1 or len(styles) != 1:
-            raise SystemExit("stylelab stylize: masks need exactly one --content, one --style and both masks")
-        from stylelab.data.image_io import save_image
-        from stylelab.data.masks import load_mask
-        from stylelab.methods.pcakd.transfer import resize_labels
-
-        content, style = load(contents[0]), load(styles[0])
-        cm = resize_labels(load_mask(content_mask)[None], *content.shape[-2:]).to(content.device)
-        sm = resize_labels(load_mask(style_mask)[None], *style.shape[-2:]).to(style.device)
-        result = self.stylize(content, style, content_mask=cm, style_mask=sm, **self.stylize_options(options))
-        target = output / f"{contents[0].stem}__{styles[0].stem}.png"
-        save_image(result[0].cpu(), target)
-        print(f"wrote {target}")
-        return 0
-
-    def stylize(
-        self,
-        content: Tensor,
-        style: Tensor,
-        content_mask: Tensor | None = None,
-        style_mask: Tensor | None = None,
-        guided_filter: bool | None = None,
-        zca_regularizer: float | None = None,
-        **options: Any,
-    ) -> Tensor:
-        """Stylise RGB [0, 1] ``(B, 3, H, W)`` content (any size) with ``(B or 1, 3, H_s, W_s)`` style.
-
-        Args:
-            content: Content images.
-            style: Style images.
-            content_mask: Optional labels ``(B, H, W)`` (spatial control).
-            style_mask: Optional labels ``(B or 1, H_s, W_s)``.
-            guided_filter: Override the module's ``guided_filter`` flag.
-            zca_regularizer: Override ``zca_regularizer``.
-            **options: Rejected (raises ``TypeError``).
-
-        Returns:
-            ``(B, 3, H, W)`` in [0, 1].
-        """
-        if options:
-            raise TypeError(f"PCAKD.stylize got unknown options {sorted(options)}")
-        hp = self.hparams
-        gf = hp.guided_filter if guided_filter is None else guided_filter
-        zca = ZCAConfig(regularizer=hp.zca_regularizer if zca_regularizer is None else zca_regularizer)
-        multiple = self.net.multiple_of
-        h, w = content.shape[-2:]
-
-        def pad_mask(mask: Tensor | None) -> Tensor | None:
-            if mask is None:
-                return None
-            return pad_to_multiple(mask[:, None].float(), multiple)[:, 0].long()
-
-        with torch.no_grad():
-            out = self.net.stylize(
-                pad_to_multiple(content, multiple),
-                pad_to_multiple(style, multiple),
-                zca,
-                pad_mask(content_mask),
-                pad_mask(style_mask),
-            )[..., :h, :w].clamp(0, 1)
-            if gf:
-                out = postprocess(out, content, hp.gf_radius, hp.gf_eps)
-        return out
