@@ -8,7 +8,12 @@ Pipeline for a content image ``x`` and a library ``L`` (paper Sec. 3.5, referenc
 4. swap (geometric Eq. 6 or statistics Eq. 7), fold back averaging the overlaps;
 5. ``y = D(F')`` - the decoder trained only to reconstruct images from ``E`` (Eq. 8).
 
-The decoder follows the reference code (``components/Decoder.py``): 5 residual blocks
+Two decoders (``decoder=``): ``"kt"``, the reference code's SELU decoder trained here (below), or
+``"pretrained_r31"``, the shipped decoder that inverts relu3_1 of the exact vgg_normalised encoder
+(:mod:`stylelab.nn.pretrained_r31`; LinearStyleTransfer's ``decoder3``), which needs no training but
+only fits libraries of that encoder and layer.
+
+The ``kt`` decoder follows the reference code (``components/Decoder.py``): 5 residual blocks
 ``x + SELU(conv(SELU(conv(x))))`` (zero padding, biases), two ``nearest x2 -> reflect pad -> conv
 (no bias) -> SELU`` blocks (Xavier-uniform), one factor-1 block to 3 channels (SELU, no bias), and a
 final biased ``3 -> 3`` convolution clamped to ``[0, 1]``.
@@ -17,6 +22,7 @@ final biased ``3 -> 3`` convolution clamped to ``[0, 1]``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +31,43 @@ from torch import Tensor, nn
 from stylelab.methods.knowledge.encoder import EncoderSpec
 from stylelab.methods.knowledge.index import PatchIndex
 from stylelab.methods.knowledge.transfer import Swap, swap_patches
+from stylelab.nn.pretrained_r31 import DECODER_WEIGHTS, ENCODER_WEIGHTS, LAYER, r31_decoder
 from stylelab.ops import fold_patches, patch_grid_shape, unfold_patches
+
+DecoderKind = Literal["kt", "pretrained_r31"]
+DECODERS: tuple[str, ...] = ("kt", "pretrained_r31")
+Align = Literal["none", "adain"]
+ALIGNS: tuple[str, ...] = ("none", "adain")
+
+
+def library_statistics(patches: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and std over every position of every library patch.
+
+    Args:
+        patches: ``(N, C, k, k)`` library patches.
+
+    Returns:
+        ``(mean, std)``, each ``(1, C, 1, 1)``.
+    """
+    flat = patches.transpose(0, 1).reshape(patches.shape[1], -1)
+    return flat.mean(dim=1)[None, :, None, None], flat.std(dim=1)[None, :, None, None]
+
+
+def align_statistics(feat: Tensor, mean: Tensor, std: Tensor, eps: float = 1e-5) -> Tensor:
+    """AdaIN: give each image's feature map the target per-channel ``mean`` and ``std``.
+
+    Args:
+        feat: ``(B, C, h, w)`` features.
+        mean: ``(1, C, 1, 1)`` target means.
+        std: ``(1, C, 1, 1)`` target standard deviations.
+        eps: Added to the feature std.
+
+    Returns:
+        ``(B, C, h, w)``.
+    """
+    mu = feat.mean(dim=(2, 3), keepdim=True)
+    sd = feat.std(dim=(2, 3), keepdim=True)
+    return (feat - mu) / (sd + eps) * std + mean
 
 
 class ResidualSELUBlock(nn.Module):
@@ -142,6 +184,30 @@ def pad_image(x: Tensor, height: int, width: int) -> Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
+def check_pretrained_encoder(spec: EncoderSpec, what: str = "this model") -> None:
+    """Raise unless ``spec`` gives the features the ``pretrained_r31`` decoder was trained to invert.
+
+    That decoder (``vgg19_normalised_r31_decoder``) inverts relu3_1 of the exact vgg_normalised VGG-19
+    (``vgg19_normalised_r31``, reflection padding). Pooling ``ceil_mode`` does not matter: every image
+    KT encodes has sides that are multiples of 4, where both modes give the same features.
+
+    Args:
+        spec: Encoder spec of a model or library.
+        what: Names it in the message (e.g. a library's manifest path).
+
+    Raises:
+        ValueError: Other weights, layer, architecture or padding.
+    """
+    if (spec.weights, spec.layer, spec.arch, spec.padding) != (ENCODER_WEIGHTS, LAYER, "vgg19", "reflect"):
+        raise ValueError(
+            f"{what} uses encoder features '{spec.describe()}' (padding {spec.padding}), but the "
+            f"pretrained_r31 decoder ({DECODER_WEIGHTS}) inverts {LAYER} of {ENCODER_WEIGHTS} (vgg19, "
+            f"reflect padding) only; build the library with `stylelab library build --weights "
+            f"{ENCODER_WEIGHTS} --layer {LAYER} ...`, or use a KT checkpoint trained on "
+            f"'{spec.describe()}'"
+        )
+
+
 class KnowledgeTransferNet(nn.Module):
     """Frozen encoder + reconstruction decoder + patch swap (no library inside: it is an argument).
 
@@ -151,7 +217,15 @@ class KnowledgeTransferNet(nn.Module):
         query_stride: Window stride for content patches (code 2).
         swap: ``"geometric"`` (Eq. 6) or ``"statistics"`` (Eq. 7; code default).
         stat_eps: Epsilon of the statistics swap (code 2e-5).
-        residual_blocks: Decoder residual blocks (5).
+        residual_blocks: Decoder residual blocks (5; ``kt`` decoder only).
+        decoder: ``"kt"`` (reference code's SELU decoder, random until trained) or ``"pretrained_r31"``
+            (shipped inverse of relu3_1 of ``vgg19_normalised_r31``; needs that encoder and layer).
+        align: ``"none"`` (paper: search with the content's own features) or ``"adain"`` (beyond the
+            paper: first give the content feature map the library's per-channel mean and std, then
+            search and swap, so the nearest patches are chosen in the style's statistics).
+
+    Raises:
+        ValueError: Unknown decoder, or ``"pretrained_r31"`` with another encoder.
     """
 
     def __init__(
@@ -162,13 +236,27 @@ class KnowledgeTransferNet(nn.Module):
         swap: Swap = "geometric",
         stat_eps: float = 2e-5,
         residual_blocks: int = 5,
+        decoder: DecoderKind = "kt",
+        align: Align = "none",
     ) -> None:
         super().__init__()
         self.spec = encoder or EncoderSpec()
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(DECODERS)}; got {decoder!r}")
+        if align not in ALIGNS:
+            raise ValueError(f"align must be one of {', '.join(ALIGNS)}; got {align!r}")
+        self.align = align
+        if decoder == "pretrained_r31":
+            check_pretrained_encoder(self.spec)
         self.encoder = self.spec.build()
         jump = self.spec.geometry()[0]
         channels = self.encoder.features[self.encoder.index_of(self.spec.layer) - 1].out_channels
-        self.decoder = KTDecoder(channels, residual_blocks, upsamplings=jump.bit_length() - 1)
+        self.decoder: nn.Module = (
+            r31_decoder()
+            if decoder == "pretrained_r31"
+            else KTDecoder(channels, residual_blocks, upsamplings=jump.bit_length() - 1)
+        )
+        self.decoder_kind = decoder
         self.window, self.query_stride, self.swap, self.stat_eps = window, query_stride, swap, stat_eps
         self.jump = jump
 
@@ -177,8 +265,17 @@ class KnowledgeTransferNet(nn.Module):
         return self.encoder(x, [self.spec.layer])[self.spec.layer]
 
     def reconstruct(self, x: Tensor) -> Tensor:
-        """Decoder applied to the encoder's features (what training optimises)."""
-        return self.decoder(self.encode(x))
+        """Decoder applied to the encoder's features (what training optimises), any image size.
+
+        Sides that are not multiples of the feature stride are padded (bottom/right, reflect) before
+        encoding and the output cropped back, so ``ceil_mode`` pooling never changes the output size.
+
+        Shapes:
+            ``(B, 3, H, W) -> (B, 3, H, W)`` (not clamped: training losses see the raw output).
+        """
+        height, width = x.shape[-2:]
+        padded = pad_image(x, -(-height // self.jump) * self.jump, -(-width // self.jump) * self.jump)
+        return self.decoder(self.encode(padded))[..., :height, :width]
 
     def query_patches(self, feat: Tensor) -> tuple[Tensor, tuple[int, int]]:
         """Windows of content features ``(B, C, h, w)`` -> ``((B, L, C, k, k), (gh, gw))``."""
@@ -186,19 +283,23 @@ class KnowledgeTransferNet(nn.Module):
         return unfold_patches(feat, self.window, self.query_stride), grid
 
     def translate(
-        self, feat: Tensor, index: PatchIndex, library_patches: Tensor, swap: Swap | None = None
-    ) -> tuple[Tensor, Tensor, Tensor, tuple[int, int]]:
-        """Search, swap and fold a batch of content feature maps.
+        self, feat: Tensor, index: PatchIndex, library_patches: Tensor, swap: Swap | None = None,
+        align: Align | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor, tuple[int, int]]:  # fmt: skip
+        """(Align,) search, swap and fold a batch of content feature maps.
 
         Args:
             feat: ``(B, C, h, w)`` content features whose windows cover the map.
             index: A built index over ``library_patches``.
             library_patches: ``(N, C, k, k)`` on ``feat``'s device.
             swap: Overrides :attr:`swap`.
+            align: Overrides :attr:`align` (``"adain"``: statistics of ``library_patches``).
 
         Returns:
             ``(new features (B, C, h, w), indices (B, L), similarity (B, L), grid)``.
         """
+        if (align or self.align) == "adain":
+            feat = align_statistics(feat, *library_statistics(library_patches))
         patches, grid = self.query_patches(feat)
         b, count = patches.shape[:2]
         flat = patches.reshape(b * count, *patches.shape[2:])
@@ -209,8 +310,9 @@ class KnowledgeTransferNet(nn.Module):
         return folded, result.indices.view(b, count), result.similarity.view(b, count), grid
 
     def forward(
-        self, content: Tensor, index: PatchIndex, library_patches: Tensor, swap: Swap | None = None
-    ) -> tuple[Tensor, Matches]:
+        self, content: Tensor, index: PatchIndex, library_patches: Tensor, swap: Swap | None = None,
+        align: Align | None = None,
+    ) -> tuple[Tensor, Matches]:  # fmt: skip
         """Translate RGB content of any size and batch.
 
         Args:
@@ -218,6 +320,7 @@ class KnowledgeTransferNet(nn.Module):
             index: Built index over ``library_patches``.
             library_patches: ``(N, C, k, k)``.
             swap: Overrides :attr:`swap`.
+            align: Overrides :attr:`align`.
 
         Returns:
             ``(output (B, 3, H, W) in [0, 1], matches)``; the content is padded (bottom/right) so
@@ -229,7 +332,7 @@ class KnowledgeTransferNet(nn.Module):
         padded = pad_image(content, ph, pw)
         with torch.no_grad():
             feat = self.encode(padded)
-            folded, indices, similarity, grid = self.translate(feat, index, library_patches, swap)
+            folded, indices, similarity, grid = self.translate(feat, index, library_patches, swap, align)
             output = self.decoder(folded)[..., :height, :width].clamp(0.0, 1.0)
         matches = Matches(indices, similarity, grid, (feat.shape[-2], feat.shape[-1]), (ph, pw),
                           self.query_stride, self.window)  # fmt: skip

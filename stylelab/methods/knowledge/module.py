@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylelab.methods.base import StyleTransferMethod
-from stylelab.methods.knowledge.backtrack import backtrack_record, draw_links, save_record
+from stylelab.methods.knowledge import stylize_cli
+from stylelab.methods.knowledge.backtrack import backtrack_record
 from stylelab.methods.knowledge.encoder import DEFAULT_LAYER, EncoderSpec, resolve_encoder_weights
 from stylelab.methods.knowledge.index import (
     DEFAULT_BANDS,
@@ -37,12 +38,30 @@ from stylelab.methods.knowledge.library import (
     combine_libraries,
     load_library,
 )
-from stylelab.methods.knowledge.model import KnowledgeTransferNet, Matches
+from stylelab.methods.knowledge.model import (
+    Align,
+    DecoderKind,
+    KnowledgeTransferNet,
+    Matches,
+    check_pretrained_encoder,
+)
+from stylelab.methods.knowledge.storage import LibraryError
+from stylelab.methods.knowledge.stylize_cli import split_names
 from stylelab.methods.knowledge.transfer import Swap
 from stylelab.methods.knowledge.tree import Tree
+from stylelab.nn.pretrained_r31 import ENCODER_WEIGHTS as PRETRAINED_ENCODER
 
 ReconLoss = Literal["l1", "smooth_l1", "mse"]
 SearchKind = Literal["bhkm", "hkm", "exact", "faiss_flat", "pq"]
+
+#: :meth:`KnowledgeTransfer.pretrained_r31`: the shipped decoder and the swap chosen for it.
+PRETRAINED_R31_SETTINGS: dict[str, Any] = {
+    "decoder": "pretrained_r31",
+    "encoder_weights": PRETRAINED_ENCODER,
+    "layer": "relu3_1",
+    "swap": "statistics",
+    "align": "adain",
+}
 
 
 def reconstruction_loss(output: Tensor, target: Tensor, kind: ReconLoss = "l1") -> Tensor:
@@ -54,22 +73,6 @@ def reconstruction_loss(output: Tensor, target: Tensor, kind: ReconLoss = "l1") 
     if kind == "mse":
         return F.mse_loss(output, target)
     raise ValueError(f"recon_loss must be 'l1', 'smooth_l1' or 'mse'; got {kind!r}")
-
-
-def _split_names(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else list(value)
-    return [name.strip() for item in items for name in str(item).split(",") if name.strip()]
-
-
-def _parse_probes(text: str) -> int | list[int]:
-    """``--probes`` value: ``8`` (every level) or ``8/16`` (per level, top first)."""
-    try:
-        widths = [int(v) for v in text.split("/")]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"an integer or per-level integers (8/16); got {text!r}") from error
-    return widths[0] if len(widths) == 1 else widths
 
 
 class KnowledgeTransfer(StyleTransferMethod):
@@ -97,9 +100,15 @@ class KnowledgeTransfer(StyleTransferMethod):
         rerank: Re-rank this many band candidates per leaf on full vectors (0 = paper).
         swap: ``"statistics"`` (Eq. 7, reference code default) or ``"geometric"`` (Eq. 6).
         stat_eps: Statistics-swap epsilon (code 2e-5).
+        align: ``"none"`` (paper) or ``"adain"`` (beyond the paper: give the content features the
+            library's per-channel mean and std before searching; the ``pretrained_r31`` variant's choice).
         recon_loss: ``l1`` (paper), ``smooth_l1`` (code) or ``mse``.
         lr: Adam learning rate (1e-4).
-        residual_blocks: Decoder residual blocks (5).
+        residual_blocks: Decoder residual blocks (5; ``kt`` decoder).
+        decoder: ``"kt"`` (the reference code's SELU decoder, trained with ``stylelab fit``; random
+            until then) or ``"pretrained_r31"`` (the shipped decoder of ``vgg19_normalised_r31`` at
+            relu3_1: real pictures with no training; needs ``encoder_weights`` ``auto`` or
+            ``vgg19_normalised_r31`` and ``layer="relu3_1"``, and libraries of those features).
         train_on_style: Also reconstruct the batch's style images (code: 2 content + 2 style).
         libraries_root: Library root (default ``$STYLELAB_LIBRARIES`` or the user data folder).
         on_nonfinite: See :class:`StyleTransferMethod`.
@@ -126,9 +135,11 @@ class KnowledgeTransfer(StyleTransferMethod):
         rerank: int = 0,
         swap: Swap = "statistics",
         stat_eps: float = 2e-5,
+        align: Align = "none",
         recon_loss: ReconLoss = "l1",
         lr: float = 1e-4,
         residual_blocks: int = 5,
+        decoder: DecoderKind = "kt",
         train_on_style: bool = True,
         libraries_root: str | None = None,
         on_nonfinite: Literal["raise", "skip"] = "raise",
@@ -136,10 +147,14 @@ class KnowledgeTransfer(StyleTransferMethod):
         super().__init__(on_nonfinite=on_nonfinite)
         self.save_hyperparameters()
         reconstruction_loss(torch.zeros(1), torch.zeros(1), recon_loss)  # validates the name early
+        if decoder == "pretrained_r31" and encoder_weights == "auto":
+            encoder_weights = PRETRAINED_ENCODER  # shipped: never the caffe fallback
         encoder_weights = resolve_encoder_weights(encoder_weights, layer)
         self.hparams["encoder_weights"] = encoder_weights  # checkpoints record the concrete weights
         self.spec = EncoderSpec(weights=encoder_weights, layer=layer)
-        self.net = KnowledgeTransferNet(self.spec, window, query_stride, swap, stat_eps, residual_blocks)
+        self.net = KnowledgeTransferNet(
+            self.spec, window, query_stride, swap, stat_eps, residual_blocks, decoder=decoder, align=align
+        )
         self.register_buffer("decoder_steps", torch.zeros((), dtype=torch.long))
         self._active: tuple[tuple[Any, ...], KnowledgeLibrary, PatchIndex] | None = None
         self._warned_untrained = False
@@ -147,9 +162,10 @@ class KnowledgeTransfer(StyleTransferMethod):
     def variant(self) -> str:
         """Configuration string for tables."""
         h = self.hparams
+        decoder = "pretrained relu3_1 decoder" if h.get("decoder") == "pretrained_r31" else "KT decoder"
         return (
             f"KT, {self.spec.describe()}, {h.window}x{h.window}/{h.query_stride}, {self.search_label()}, "
-            f"{h.swap} swap"
+            f"{h.swap} swap{', AdaIN-aligned search' if h.get('align') == 'adain' else ''}, {decoder}"
         )
 
     def search_label(self) -> str:
@@ -188,16 +204,19 @@ class KnowledgeTransfer(StyleTransferMethod):
         if isinstance(library, KnowledgeLibrary):
             libs = [library]
         else:
-            names = _split_names(library)
+            names = split_names(library)
             if not names:
                 raise ValueError("no library name given")
             libs = [load_library(name, self.hparams.libraries_root) for name in names]
         for lib in libs:
             where = str(lib.path / MANIFEST) if lib.path else f"library {lib.name!r}"
+            if self.net.decoder_kind == "pretrained_r31":
+                try:
+                    check_pretrained_encoder(lib.encoder, where)
+                except ValueError as error:
+                    raise LibraryError(str(error)) from None
             self.spec.check_compatible(lib.encoder, where)
             if lib.settings.window != self.hparams.window:
-                from stylelab.methods.knowledge.storage import LibraryError
-
                 raise LibraryError(
                     f"{where} holds {lib.settings.window}x{lib.settings.window} windows but this model "
                     f"searches {self.hparams.window}x{self.hparams.window}; rebuild it with --window "
@@ -225,7 +244,7 @@ class KnowledgeTransfer(StyleTransferMethod):
         if isinstance(library, KnowledgeLibrary):
             key: tuple[Any, ...] = ("object", id(library))
         else:
-            key = ("names", tuple(_split_names(library)))
+            key = ("names", tuple(split_names(library)))
         key += (str(self.device), tuple(sorted(overrides.items())), self.search_label())
         if self._active is None or self._active[0] != key:
             lib = self.load_libraries(library)
@@ -253,18 +272,21 @@ class KnowledgeTransfer(StyleTransferMethod):
 
     # ------------------------------------------------------------------ inference
     def _warn_if_untrained(self) -> None:
+        if self.net.decoder_kind == "pretrained_r31":
+            return
         if int(self.decoder_steps) == 0 and not self._warned_untrained:
             self._warned_untrained = True
             warnings.warn(
                 "the knowledge-transfer decoder is untrained (no checkpoint): output pictures are not "
-                "meaningful, matches and backtracking are. Train one with `stylelab fit --config "
-                "configs/knowledge.yaml` and pass --checkpoint.",
+                "meaningful, matches and backtracking are. Use the shipped pretrained decoder "
+                "(decoder='pretrained_r31', `--decoder pretrained_r31`) or train one with `stylelab fit "
+                "--config configs/knowledge.yaml` and pass --checkpoint.",
                 stacklevel=3,
             )
 
     def stylize_with_library(
         self, content: Tensor, library: str | Sequence[str] | KnowledgeLibrary, swap: Swap | None = None,
-        **search: Any,
+        align: Align | None = None, **search: Any,
     ) -> tuple[Tensor, Matches, KnowledgeLibrary]:  # fmt: skip
         """Translate a batch with a library; also return the matches for backtracking.
 
@@ -272,6 +294,7 @@ class KnowledgeTransfer(StyleTransferMethod):
             content: ``(B, 3, H, W)`` RGB [0, 1], any size and batch.
             library: Library name(s) (comma-separated or a list: combined) or a library object.
             swap: ``"geometric"`` or ``"statistics"`` (default: the model's).
+            align: ``"none"`` or ``"adain"`` (default: the model's).
             **search: Overrides of the search hyper-parameters (``probes``, ``search`` ...).
 
         Returns:
@@ -279,7 +302,7 @@ class KnowledgeTransfer(StyleTransferMethod):
         """
         self._warn_if_untrained()
         lib, index = self.use_library(library, **search)
-        output, matches = self.net(content, index, lib.patches.to(content.device), swap)
+        output, matches = self.net(content, index, lib.patches.to(content.device), swap, align)
         return output, matches, lib
 
     def stylize(
@@ -296,7 +319,7 @@ class KnowledgeTransfer(StyleTransferMethod):
         ``style`` is ignored; otherwise a library is built from each style image on the fly (one
         per sample, or one shared if ``style`` has batch 1).
         """
-        unknown = set(options) - {"probes", "search", "rerank", "clusters", "depth", "bands"}
+        unknown = set(options) - {"probes", "search", "rerank", "clusters", "depth", "bands", "align"}
         if unknown:
             raise TypeError(f"KnowledgeTransfer.stylize got unknown options {sorted(unknown)}")
         library = library if library is not None else self.hparams.library
@@ -319,37 +342,46 @@ class KnowledgeTransfer(StyleTransferMethod):
         self, matches: Matches, library: KnowledgeLibrary, batch_index: int = 0, content_name: str = "",
         content_size: tuple[int, int] | None = None,
         swap: Swap | None = None,
+        align: Align | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """JSON-ready provenance of every output patch (see :func:`.backtrack.backtrack_record`).
 
-        The record names the search of the active index and ``swap`` (default: the model's).
+        The record names the search of the active index, ``swap`` and ``align`` (default: the model's).
         """
         search = self._active[2].describe() if self._active is not None else self.search_label()
-        extra = {"search": search, "swap": swap or self.hparams.swap}
+        extra = {
+            "search": search,
+            "swap": swap or self.hparams.swap,
+            "align": align or self.hparams.get("align", "none"),
+        }
         return backtrack_record(matches, library, batch_index, content_name, content_size, extra)
 
     # ------------------------------------------------------------------ `stylelab stylize`
     @classmethod
+    def pretrained_r31(cls, **overrides: Any) -> KnowledgeTransfer:
+        """The zero-training variant: the shipped relu3_1 decoder and the swap settings chosen for it.
+
+        ``decoder="pretrained_r31"`` on ``vgg19_normalised_r31`` relu3_1 features with
+        :data:`PRETRAINED_R31_SETTINGS` (chosen on tuning images, checked on held-out ones: see the KT
+        README and ``reports/knowledge/pretrained_r31_floor.md``); ``overrides`` replace any argument.
+        """
+        return cls(**{**PRETRAINED_R31_SETTINGS, **overrides})
+
+    @classmethod
     def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Library, search, swap and backtracking options."""
-        parser.add_argument("--library", action="append", default=None,
-                            help="library name (repeat or comma-separate to combine); default: a library "
-                            "built from each --style image")  # fmt: skip
-        parser.add_argument(
-            "--libraries-root", default=None, help="library root (default $STYLELAB_LIBRARIES)"
-        )
-        parser.add_argument("--swap", choices=["geometric", "statistics"], default=None)
-        parser.add_argument("--search", choices=["bhkm", "hkm", "exact", "faiss_flat", "pq"], default=None)
-        parser.add_argument(
-            "--probes", type=_parse_probes, default=None, help="leaves (1 = paper) or per level, 8/16"
-        )
-        parser.add_argument("--rerank", type=int, default=None)
-        parser.add_argument("--clusters", type=int, default=None)
-        parser.add_argument("--depth", type=int, default=None)
-        parser.add_argument("--bands", default=None, help="comma-separated, e.g. LL,LH,HL")
-        parser.add_argument("--backtrack", default=None, metavar="DIR",
-                            help="write <content>__<library>.json and _links.png per output")  # fmt: skip
-        parser.add_argument("--links", type=int, default=36, help="patch links drawn in the picture")
+        """Decoder, library, search, swap and backtracking options (:mod:`.stylize_cli`)."""
+        stylize_cli.add_arguments(parser)
+
+    @classmethod
+    def from_stylize_options(cls, options: argparse.Namespace) -> KnowledgeTransfer:
+        """The model of ``stylelab stylize --method knowledge`` (no checkpoint).
+
+        ``--decoder pretrained_r31`` (default): :meth:`pretrained_r31`, no training. ``--decoder kt``:
+        the default constructor (an untrained decoder; a warning says so when it is used).
+        """
+        if (options.decoder or "pretrained_r31") == "pretrained_r31":
+            return cls.pretrained_r31()
+        return cls()
 
     def stylize_files(
         self,
@@ -360,56 +392,7 @@ class KnowledgeTransfer(StyleTransferMethod):
         load: Callable[[Path], Tensor],
     ) -> int:
         """One output per content and library (``--library``), or per content and style image."""
-        from stylelab.data.errors import UnreadableImageError
-        from stylelab.data.image_io import save_image
-        from stylelab.methods.knowledge.storage import LibraryError
-
-        if options.libraries_root:
-            self.hparams.libraries_root = options.libraries_root
-        search = {k: getattr(options, k) for k in ("search", "probes", "rerank", "clusters", "depth")
-                  if getattr(options, k) is not None}  # fmt: skip
-        if options.bands:
-            search["bands"] = _split_names(options.bands)
-        names = _split_names(options.library) or _split_names(self.hparams.library)
-        jobs: list[tuple[str, Callable[[], KnowledgeLibrary]]] = []
-        try:
-            if names:
-                joined = "+".join(names)
-                jobs.append((joined, lambda: self.load_libraries(names)))
-            elif styles:
-                for style in styles:
-                    jobs.append(
-                        (style.stem, lambda style=style: self.library_from_files([style], style.stem))
-                    )
-            else:
-                raise SystemExit("stylelab stylize: knowledge needs --library NAME or --style images")
-            backtrack_dir = Path(options.backtrack) if options.backtrack else None
-            written = 0
-            for label, make in jobs:
-                library = make()
-                for content_path in contents:
-                    try:
-                        content = load(content_path)
-                    except UnreadableImageError as error:
-                        print(f"skipped content {content_path}: {error}")
-                        continue
-                    out, matches, lib = self.stylize_with_library(content, library, options.swap, **search)
-                    target = output / f"{content_path.stem}__{label}.png"
-                    save_image(out[0].cpu(), target)
-                    written += 1
-                    print(f"wrote {target} (mean patch similarity {matches.similarity.mean():.3f})")
-                    if backtrack_dir is not None:
-                        record = self.backtrack(
-                            matches, lib, 0, content_path.name, tuple(content.shape[-2:]), options.swap
-                        )
-                        stem = backtrack_dir / f"{content_path.stem}__{label}"
-                        save_record(record, stem.with_suffix(".json"))
-                        draw_links(content[0].cpu(), record, lib, f"{stem}_links.png", links=options.links)
-                        print(f"wrote {stem}.json and {stem}_links.png")
-        except LibraryError as error:
-            raise SystemExit(f"stylelab stylize: {error}") from None
-        print(f"{written} image(s) written to {output}")
-        return 0 if written else 1
+        return stylize_cli.stylize_files(self, contents, styles, output, options, load)
 
     # ------------------------------------------------------------------ training
     def _recon_loss(self, batch: dict[str, Any]) -> tuple[Tensor, int]:
