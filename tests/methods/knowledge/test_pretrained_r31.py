@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import warnings
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from stylelab.cli import main
 from stylelab.methods import load_method
 from stylelab.methods.knowledge import KnowledgeTransfer, KTDecoder
 from stylelab.methods.knowledge.model import align_statistics, library_statistics
+from stylelab.methods.knowledge.module import PRETRAINED_R31_SETTINGS
 from stylelab.nn.pretrained_r31 import ENCODER_WEIGHTS, PretrainedR31, r31_decoder
 from stylelab.nn.vgg_decoder import MirroredVGGDecoder
 
@@ -149,3 +151,14 @@ def test_adain_alignment_gives_the_library_statistics() -> None:
     torch.testing.assert_close(aligned.std((2, 3)), std.flatten().expand(2, 8), atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="align"):
         KnowledgeTransfer(encoder_weights=None, align="whiten")  # type: ignore[arg-type]
+
+
+def test_config_overlay_is_the_pretrained_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    configs = Path(__file__).resolve().parents[3] / "configs"
+    overlay = configs / "experiments" / "knowledge" / "pretrained_r31.yaml"
+    with pytest.raises(SystemExit) as done:
+        main(["fit", "--config", str(configs / "knowledge.yaml"), "--config", str(overlay), "--print_config"])
+    assert done.value.code == 0
+    printed = capsys.readouterr().out
+    for key, value in PRETRAINED_R31_SETTINGS.items():
+        assert re.search(rf"^\s+{key}: {value}$", printed, re.MULTILINE), key
