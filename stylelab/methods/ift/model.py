@@ -38,22 +38,18 @@ from torch import Tensor, nn
 
 from stylelab.backbones import VGGEncoder
 from stylelab.methods.ift.presets import LEVELS, LevelSetting
-from stylelab.ops import adain, instance_normalize, zca_transform
-from stylelab.ops.ift import (
-    IFTDivergenceError,
-    StepRule,
-    Unmatched,
-    check_mask_matches,
-    ift_transform,
-    match_labels,
-    normalize_style_weights,
-    resize_labels,
+from stylelab.methods.ift.transform import (
+    OnDivergence,
+    Transform,
+    matched_labels,
+    prepare_masks,
+    transform_feature,
 )
+from stylelab.ops import instance_normalize
+from stylelab.ops.ift import StepRule, Unmatched, normalize_style_weights
 
 Pipeline = Literal["coarse_to_fine", "fine_to_coarse"]
-Transform = Literal["ift", "zca", "adain"]
 FeatureNorm = Literal["mean_activation", "none"]
-OnDivergence = Literal["line_search", "raise", "ignore"]
 
 #: Pre-pool activation returned as a skip by the encoder step *into* each level.
 SKIP_OF: dict[str, str] = {"relu2_1": "relu1_2", "relu3_1": "relu2_2", "relu4_1": "relu3_4"}
@@ -120,6 +116,9 @@ class IFTNet(nn.Module):
         feature_norm: ``"mean_activation"`` (divide by the fitted per-channel mean activation, i.e.
             vgg_normalised units) or ``"none"`` (raw encoder features).
     """
+
+    #: Image sides must be multiples of this (three max-pools).
+    multiple_of = 8
 
     def __init__(
         self,
@@ -290,53 +289,26 @@ class IFTNet(nn.Module):
     ) -> Tensor:
         """Transform one level's feature ``(B, C, h, w)`` (``feat``, ``style_feats``: channel-scale units).
 
-        ``transform="ift"`` runs :func:`stylelab.ops.ift.ift_transform`; ``"zca"`` / ``"adain"`` are the
-        reference code's comparisons: each style's transformed feature (Chiu's ZCA: ``+I`` on both
-        covariances, ``/N``; AdaIN with biased variance, eps 1e-8), averaged with the normalised weights,
-        then blended ``(1 - alpha) F_c + alpha F_t``.
+        See :func:`stylelab.methods.ift.transform.transform_feature` (IFT, or the reference's ``zca`` /
+        ``adain`` linear-blending comparisons).
         """
-        x, ys = feat, list(style_feats)
-        if transform == "ift":
-            kwargs = {
-                "lam": setting.lam,
-                "step": step,
-                "n_upd": setting.n_upd,
-                "n_iter": n_iter,
-                "content_labels": content_mask,
-                "style_labels": style_masks,
-                "labels": labels,
-                "unmatched": unmatched,
-            }
-            try:
-                out = ift_transform(
-                    x, ys, weights, step_rule=step_rule, check_divergence=on_divergence != "ignore", **kwargs
-                )
-            except IFTDivergenceError:
-                if on_divergence != "line_search" or step_rule == "line_search":
-                    raise
-                warnings.warn(
-                    f"IFT fixed step diverged at {level} (lam={setting.lam}, step={step}); "
-                    "redoing this level with the exact line search",
-                    stacklevel=2,
-                )
-                out = ift_transform(x, ys, weights, step_rule="line_search", **kwargs)
-        elif transform in ("zca", "adain"):
-            if content_mask is not None:
-                raise ValueError("masks (spatial control) are supported by transform='ift' only")
-            values, total = normalize_style_weights(weights, len(ys))
-            out = torch.zeros_like(x)
-            for w, y in zip(values, ys, strict=True):
-                if transform == "zca":
-                    t = zca_transform(
-                        x, y.expand(x.shape[0], -1, -1, -1), regularizer=1.0, reg_on="both", normalizer="N"
-                    )
-                else:
-                    t = adain(x, y.expand(x.shape[0], -1, -1, -1), eps=1e-8, unbiased=False)
-                out = out + (w / total) * t
-            out = (1.0 - alpha) * x + alpha * out
-        else:
-            raise ValueError(f"transform must be 'ift', 'zca' or 'adain'; got {transform!r}")
-        return out
+        return transform_feature(
+            level,
+            feat,
+            style_feats,
+            weights,
+            setting,
+            step=step,
+            step_rule=step_rule,
+            n_iter=n_iter,
+            transform=transform,
+            alpha=alpha,
+            content_mask=content_mask,
+            style_masks=style_masks,
+            labels=labels,
+            unmatched=unmatched,
+            on_divergence=on_divergence,
+        )
 
     def stylize(
         self,
@@ -386,14 +358,8 @@ class IFTNet(nn.Module):
             raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}; got {pipeline!r}")
         styles = list(styles)
         values, _ = normalize_style_weights(weights, len(styles))
-        masks = self._prepare_masks(content, styles, content_mask, style_masks)
-        labels = None
-        if masks is not None:
-            c_mask, s_masks = masks
-            labels = [
-                [match_labels(c_mask[b], sm[b if sm.shape[0] > 1 else 0]) for sm in s_masks]
-                for b in range(content.shape[0])
-            ]
+        masks = prepare_masks(content, styles, content_mask, style_masks)
+        labels = matched_labels(masks, content.shape[0])
         enc_levels, dec_levels = PIPELINES[pipeline]
         style_raw = [self.encode(s)[0] for s in styles]
         content_raw, skips = self.encode(content)
@@ -440,36 +406,3 @@ class IFTNet(nn.Module):
             if below is not None and below in dec_levels:
                 x = run(below, x)
         return x
-
-    @staticmethod
-    def _prepare_masks(
-        content: Tensor,
-        styles: Sequence[Tensor],
-        content_mask: Tensor | None,
-        style_masks: Sequence[Tensor] | None,
-    ) -> tuple[Tensor, list[Tensor]] | None:
-        """Masks as ``(B, H, W)`` / ``(B|1, H_k, W_k)`` label maps at their images' sizes."""
-        if content_mask is None and style_masks is None:
-            return None
-        if content_mask is None or style_masks is None:
-            raise ValueError("spatial control needs a content mask and one mask per style (or neither)")
-        style_masks = list(style_masks)
-        if len(style_masks) != len(styles):
-            raise ValueError(
-                f"got {len(style_masks)} style masks for {len(styles)} styles; give one per style"
-            )
-
-        def fit(mask: Tensor, image: Tensor, name: str) -> Tensor:
-            size = tuple(image.shape[-2:])
-            check_mask_matches(mask, size, name, rel_tol=0.02)
-            mask = mask if mask.dim() == 3 else mask.unsqueeze(0)
-            if mask.shape[0] not in (1, image.shape[0]):
-                raise ValueError(f"{name} has batch {mask.shape[0]}; its image has {image.shape[0]}")
-            return resize_labels(mask.long(), size).to(image.device)  # type: ignore[arg-type]
-
-        c_mask = fit(content_mask, content, "content mask")
-        if c_mask.shape[0] == 1 and content.shape[0] > 1:
-            c_mask = c_mask.expand(content.shape[0], -1, -1)
-        return c_mask, [
-            fit(m, s, f"style mask {k}") for k, (m, s) in enumerate(zip(style_masks, styles, strict=True))
-        ]

@@ -1,4 +1,9 @@
-"""Lightning plumbing of IFT: blockwise decoder training with L_AE, stylization options, CLI hooks."""
+"""Lightning plumbing of IFT: blockwise decoder training with L_AE, stylization options, CLI hooks.
+
+The preset chooses the network: the four reference tables run on :class:`IFTNet` (trained decoder
+blocks, a checkpoint of ``stylelab fit``), ``pretrained_r31`` on :class:`IFTR31Net` (the shipped relu3_1
+encoder/decoder pair: no training, no checkpoint).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from stylelab.methods.base import StyleTransferMethod
-from stylelab.methods.ift.model import PIPELINES, FeatureNorm, IFTNet, OnDivergence, Pipeline, Transform
+from stylelab.methods.ift.cli import add_arguments, options_to_kwargs, stylize_files
+from stylelab.methods.ift.model import PIPELINES, FeatureNorm, IFTNet, Pipeline
 from stylelab.methods.ift.presets import (
     DEFAULT_PRESET,
     LEVELS,
-    PRESETS,
+    PRESET_STEP_RULE,
     LevelSetting,
+    Network,
+    network_of,
     parse_level_values,
     resolve_levels,
 )
-from stylelab.ops.ift import StepRule, Unmatched, check_mask_matches, resize_labels
+from stylelab.methods.ift.pretrained import IFTR31Net
+from stylelab.methods.ift.transform import OnDivergence, Transform
+from stylelab.ops.ift import StepRule, Unmatched
 
 LevelSpec = str | float | Sequence[float] | Mapping[str, float] | None
 
@@ -34,16 +43,20 @@ class IFT(StyleTransferMethod):
     released). Inference needs no style training: any style, several weighted styles, masks.
 
     Args:
-        encoder_weights: VGG-19 weights registry name (``None``: random init, tests only).
-        encoder_padding: ``"reflect"`` (reference) or ``"zero"``.
-        feature_norm: ``"mean_activation"`` (vgg_normalised units; see :mod:`.model`) or ``"none"``.
-        preset: Default per-level (lambda, n_upd) table: ``photorealistic`` (default), ``conservative``,
-            ``demo``, ``reference``.
+        encoder_weights: VGG-19 weights registry name (``None``: random init, tests only); ignored by
+            ``pretrained_r31``.
+        encoder_padding: ``"reflect"`` (reference) or ``"zero"``; ignored by ``pretrained_r31``.
+        feature_norm: ``"mean_activation"`` (vgg_normalised units; see :mod:`.model`) or ``"none"``;
+            ignored by ``pretrained_r31`` (its features are vgg_normalised already).
+        preset: Default per-level (lambda, n_upd) table, which also chooses the network:
+            ``photorealistic`` (default), ``conservative``, ``demo``, ``reference`` (trained decoder
+            blocks), or ``pretrained_r31`` (relu3_1 of the shipped encoder/decoder pair, no training).
         lam: Default per-level lambda overrides (``"relu4_1=50"``, four values, or one value).
         n_upd: Default per-level update-count overrides (same forms).
         n_iter: Outer re-anchoring rounds [inferred]; 1 = reference code.
         step: Fixed step (reference 0.01).
-        step_rule: ``"fixed"`` (reference) or ``"line_search"``.
+        step_rule: ``"fixed"`` or ``"line_search"``; ``None``: the preset's (fixed for the reference
+            tables, line search for ``pretrained_r31``).
         pipeline: ``"coarse_to_fine"`` (reference default) or ``"fine_to_coarse"``.
         unmatched: Masked positions without a matched label: ``"keep"`` (reference) or ``"global"``.
         on_divergence: ``"line_search"`` (redo a diverging level with the line search), ``"raise"``, or
@@ -74,7 +87,7 @@ class IFT(StyleTransferMethod):
         n_upd: str | int | list[int] | dict[str, int] | None = None,
         n_iter: int = 1,
         step: float = 0.01,
-        step_rule: StepRule = "fixed",
+        step_rule: StepRule | None = None,
         pipeline: Pipeline = "coarse_to_fine",
         unmatched: Unmatched = "keep",
         on_divergence: OnDivergence = "line_search",
@@ -101,14 +114,35 @@ class IFT(StyleTransferMethod):
                 raise ValueError(f"{name} needs {len(LEVELS)} non-negative counts ({', '.join(LEVELS)})")
         self.stage_epochs = list(stage_epochs or [3, 3, 5, 5])
         self.stage_steps = list(stage_steps) if stage_steps is not None else None
-        self.net = IFTNet(encoder_weights, encoder_padding, feature_norm)
+        if step_rule not in (None, "fixed", "line_search"):
+            raise ValueError(f"step_rule must be 'fixed' or 'line_search'; got {step_rule!r}")
+        self.network: Network = network_of(preset)
+        self.net: IFTNet | IFTR31Net = (
+            IFTR31Net()
+            if self.network == "pretrained_r31"
+            else IFTNet(encoder_weights, encoder_padding, feature_norm)
+        )
+
+    @property
+    def step_rule(self) -> StepRule:
+        """The model's step rule (its own, or its preset's)."""
+        return self.hparams.step_rule or PRESET_STEP_RULE[self.hparams.preset]
 
     def variant(self) -> str:
         """Configuration string for tables."""
         h = self.hparams
+        if self.network == "pretrained_r31":
+            levels = self._levels(None, None, None)
+            setting = levels[IFTR31Net.level]
+            return (
+                f"IFT preset pretrained_r31: {IFTR31Net.variant()}; relu3_1 lambda {setting.lam:g}, "
+                f"n_upd {setting.n_upd}, step {self.step_rule}"
+                + (f" {h.step:g}" if self.step_rule == "fixed" else "")
+                + f", n_iter {h.n_iter}"
+            )
         return (
             f"IFT, VGG-19 {h.encoder_weights or 'random'} ({h.encoder_padding} pad) relu1_1..relu4_1, "
-            f"{h.pipeline}, preset {h.preset}, step {h.step_rule} {h.step:g}, n_iter {h.n_iter}, "
+            f"{h.pipeline}, preset {h.preset}, step {self.step_rule} {h.step:g}, n_iter {h.n_iter}, "
             f"features {h.feature_norm}"
         )
 
@@ -141,7 +175,7 @@ class IFT(StyleTransferMethod):
             style_weights: One weight per style (default ``1/q``); inside the objective, not a blend.
             content_mask: ``(B|1, H, W)`` / ``(H, W)`` integer labels for spatial control.
             style_masks: One label map per style (a tensor for one style).
-            preset: Per-level table name (default: the model's).
+            preset: Per-level table name (default: the model's); it must run on the model's network.
             lam: Per-level lambda overrides on top of the preset (and of the model's own overrides when
                 the preset is the model's).
             n_upd: Per-level update-count overrides.
@@ -170,7 +204,7 @@ class IFT(StyleTransferMethod):
                 levels=levels,
                 pipeline=pipeline or h.pipeline,
                 step=h.step if step is None else step,
-                step_rule=step_rule or h.step_rule,
+                step_rule=step_rule or self.step_rule,
                 n_iter=h.n_iter if n_iter is None else n_iter,
                 transform=transform,
                 alpha=alpha,
@@ -182,9 +216,23 @@ class IFT(StyleTransferMethod):
         return out.clamp(0, 1)
 
     def _levels(self, preset: str | None, lam: LevelSpec, n_upd: LevelSpec) -> dict[str, LevelSetting]:
-        """The model's table (its preset and overrides) or another preset's, then the call's overrides."""
+        """The model's table (its preset and overrides) or another preset's, then the call's overrides.
+
+        Raises:
+            ValueError: A preset of the other network (e.g. ``pretrained_r31`` on trained blocks).
+        """
         h = self.hparams
         name = preset or h.preset
+        if network_of(name) != self.network:
+            raise ValueError(
+                f"IFT preset {name!r} runs on the {network_of(name)} network; this model is "
+                f"{self.network} (preset {h.preset!r}): "
+                + (
+                    "build it with preset='pretrained_r31' (no checkpoint)"
+                    if name == "pretrained_r31"
+                    else "that preset needs a trained IFT checkpoint"
+                )
+            )
         base = resolve_levels(h.preset, h.lam, h.n_upd) if name == h.preset else resolve_levels(name)
         lam_spec = {k: v.lam for k, v in base.items()}
         upd_spec = {k: float(v.n_upd) for k, v in base.items()}
@@ -250,78 +298,44 @@ class IFT(StyleTransferMethod):
     test_step = validation_step
 
     def configure_optimizers(self) -> Any:
-        """Adam on the decoder (no weight decay); frozen blocks get no gradient and are not updated."""
+        """Adam on the decoder (no weight decay); frozen blocks get no gradient and are not updated.
+
+        Raises:
+            RuntimeError: The ``pretrained_r31`` preset (its decoder is pretrained: nothing to train).
+        """
+        if self.network == "pretrained_r31":
+            raise RuntimeError(
+                "IFT preset pretrained_r31 needs no training (shipped encoder and pretrained decoder); "
+                "use it with `stylelab stylize --method ift --preset pretrained_r31`"
+            )
         return torch.optim.Adam(self.net.decoder.parameters(), lr=self.hparams.lr)
 
-    # ------------------------------------------------------------------ `stylelab stylize`
+    # ------------------------------------------------------------------ `stylelab stylize` (see .cli)
     @classmethod
     def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """IFT options of ``stylelab stylize`` (several styles, weights, masks, presets, overrides)."""
-        parser.add_argument(
-            "--style-weights",
-            default=None,
-            help="comma-separated weights, one per --style: mix all styles into one image "
-            "per content (inside the objective)",
-        )
-        parser.add_argument("--mix", action="store_true", help="mix all --style images with equal weights")
-        parser.add_argument(
-            "--content-mask",
-            nargs="+",
-            default=None,
-            help="segmentation masks, one per --content image (same order)",
-        )
-        parser.add_argument(
-            "--style-mask",
-            nargs="+",
-            default=None,
-            help="segmentation masks, one per --style image (same order)",
-        )
-        parser.add_argument(
-            "--preset", choices=sorted(PRESETS), default=None, help="per-level (lambda, n_upd) table"
-        )
-        parser.add_argument(
-            "--lam",
-            action="append",
-            default=None,
-            help="lambda override: one value, four values relu1_1..relu4_1, or "
-            "level=value pairs (e.g. relu4_1=50); repeatable",
-        )
-        parser.add_argument(
-            "--n-upd", action="append", default=None, help="update-count override (same forms)"
-        )
-        parser.add_argument("--n-iter", type=int, default=None, help="outer re-anchoring rounds")
-        parser.add_argument("--step", type=float, default=None, help="fixed step size")
-        parser.add_argument(
-            "--line-search", action="store_true", help="exact line search instead of the fixed step"
-        )
-        parser.add_argument("--pipeline", choices=sorted(PIPELINES), default=None)
-        parser.add_argument(
-            "--unmatched",
-            choices=["keep", "global"],
-            default=None,
-            help="masked positions without a matched label: keep content or use the whole style",
-        )
-        parser.add_argument("--transform", choices=["ift", "zca", "adain"], default="ift",
-                            help="ift, or a linear-blending comparison")  # fmt: skip
+        """IFT options of ``stylelab stylize`` (:func:`stylelab.methods.ift.cli.add_arguments`)."""
+        add_arguments(parser)
+
+    @classmethod
+    def from_stylize_options(cls, options: argparse.Namespace) -> IFT:
+        """Without ``--checkpoint``: the ``pretrained_r31`` preset (shipped weights, no training).
+
+        Raises:
+            StylizeUsageError: Another ``--preset`` (those need a trained IFT checkpoint).
+        """
+        preset = getattr(options, "preset", None) or "pretrained_r31"
+        if network_of(preset) != "pretrained_r31":
+            from stylelab.commands.stylize import StylizeUsageError
+
+            raise StylizeUsageError(
+                f"IFT preset {preset} runs on IFT's own decoder blocks, which need a trained checkpoint: "
+                "give --checkpoint (stylelab fit --config configs/ift.yaml), or use --preset pretrained_r31"
+            )
+        return cls(preset="pretrained_r31")
 
     def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
-        """Keyword arguments of :meth:`stylize` from parsed options (masks and styles are handled apart)."""
-        out: dict[str, Any] = {"transform": options.transform}
-        if options.preset:
-            out["preset"] = options.preset
-        for key, attr in (("lam", "lam"), ("n_upd", "n_upd")):
-            specs = getattr(options, attr)
-            if specs:
-                merged: dict[str, float] = {}
-                for spec in specs:
-                    merged.update(parse_level_values(spec))
-                out[key] = merged
-        for key in ("n_iter", "step", "pipeline", "unmatched"):
-            if getattr(options, key) is not None:
-                out[key] = getattr(options, key)
-        if options.line_search:
-            out["step_rule"] = "line_search"
-        return out
+        """Keyword arguments of :meth:`stylize` (:func:`stylelab.methods.ift.cli.options_to_kwargs`)."""
+        return options_to_kwargs(options)
 
     def stylize_files(
         self,
@@ -331,131 +345,5 @@ class IFT(StyleTransferMethod):
         options: argparse.Namespace,
         load: Callable[[Path], Tensor],
     ) -> int:
-        """One image per (content, style), or per content with ``--style-weights``/``--mix``; masks aligned.
-
-        Raises:
-            SystemExit: Missing styles, mask/weight counts that do not match the images, bad masks.
-        """
-        from stylelab.data.errors import UnreadableImageError
-        from stylelab.data.image_io import save_image
-        from stylelab.data.masks import load_mask
-
-        if not styles:
-            raise SystemExit("stylelab stylize: ift needs --style images")
-        kwargs = self.stylize_options(options)
-        weights = None
-        if options.style_weights is not None:
-            try:
-                weights = [float(w) for w in options.style_weights.split(",")]
-            except ValueError as error:
-                raise SystemExit(
-                    f"stylelab stylize: --style-weights {options.style_weights!r} is not a list of numbers"
-                ) from error
-            if len(weights) != len(styles):
-                raise SystemExit(f"stylelab stylize: {len(weights)} --style-weights for {len(styles)} styles")
-        mix = weights is not None or options.mix
-        c_masks, s_masks = options.content_mask, options.style_mask
-        if (c_masks is None) != (s_masks is None):
-            raise SystemExit("stylelab stylize: spatial control needs both --content-mask and --style-mask")
-        if c_masks is not None and (len(c_masks) != len(contents) or len(s_masks) != len(styles)):
-            raise SystemExit(
-                f"stylelab stylize: give one --content-mask per content ({len(contents)}) and one "
-                f"--style-mask per style ({len(styles)}); got {len(c_masks)} and {len(s_masks)}"
-            )
-
-        def load_pair(path: Path, mask_path: str | None) -> tuple[Tensor, Tensor | None]:
-            image = load(path)
-            if mask_path is None:
-                return image, None
-            try:
-                mask = load_mask(mask_path)
-            except UnreadableImageError as error:
-                raise SystemExit(f"stylelab stylize: cannot read mask {mask_path}: {error}") from error
-            try:
-                check_mask_matches(mask, tuple(image.shape[-2:]), f"mask {mask_path}", rel_tol=0.02)
-            except ValueError as error:
-                raise SystemExit(f"stylelab stylize: {error} (image {path})") from error
-            return image, resize_labels(mask, tuple(image.shape[-2:]))[None].to(image.device)
-
-        loaded_styles = []
-        for k, path in enumerate(styles):
-            try:
-                loaded_styles.append((path, *load_pair(path, None if s_masks is None else s_masks[k])))
-            except UnreadableImageError as error:
-                if mix:
-                    raise SystemExit(f"stylelab stylize: unreadable style {path}: {error}") from error
-                print(f"skipped style {path}: {error}")
-        groups = [loaded_styles] if mix else [[s] for s in loaded_styles]
-        written = skipped = 0
-        for i, content_path in enumerate(contents):
-            try:
-                content, c_mask = load_pair(content_path, None if c_masks is None else c_masks[i])
-            except UnreadableImageError as error:
-                print(f"skipped content {content_path}: {error}")
-                skipped += 1
-                continue
-            for group in groups:
-                result = stylize_padded(
-                    self,
-                    content,
-                    [g[1] for g in group],
-                    content_mask=c_mask,
-                    style_masks=None if c_mask is None else [g[2] for g in group],
-                    style_weights=weights,
-                    **kwargs,
-                )
-                name = "+".join(g[0].stem for g in group)
-                target = output / f"{content_path.stem}__{name}.png"
-                save_image(result[0].cpu(), target)
-                written += 1
-                print(f"wrote {target}")
-        print(
-            f"{written} image(s) written to {output}"
-            + (f"; {skipped} unreadable input(s) skipped" if skipped else "")
-        )
-        return 0 if written else 1
-
-
-def _pad8(x: Tensor, multiple: int = 8) -> Tensor:
-    """Pad ``(..., H, W)`` at the bottom/right to multiples of ``multiple`` (reflect, else replicate)."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph == 0 and pw == 0:
-        return x
-    squeeze = x.dim() == 3  # label maps (B, H, W): pad as float, exact for small integers
-    y = x[:, None].float() if squeeze else x
-    mode = "reflect" if min(h, w) > max(ph, pw) else "replicate"
-    y = F.pad(y, (0, pw, 0, ph), mode=mode)
-    return y[:, 0].to(x.dtype) if squeeze else y
-
-
-def stylize_padded(
-    method: IFT,
-    content: Tensor,
-    styles: Sequence[Tensor],
-    content_mask: Tensor | None = None,
-    style_masks: Sequence[Tensor] | None = None,
-    **options: Any,
-) -> Tensor:
-    """:meth:`IFT.stylize` for images of any size: pad images and masks to multiples of 8, crop back.
-
-    Args:
-        method: The IFT method.
-        content: ``(1, 3, H, W)`` RGB [0, 1].
-        styles: ``(1, 3, H_k, W_k)`` style images.
-        content_mask: ``(1, H, W)`` labels or None.
-        style_masks: ``(1, H_k, W_k)`` labels per style, or None.
-        **options: Passed to :meth:`IFT.stylize`.
-
-    Returns:
-        ``(1, 3, H, W)`` RGB [0, 1].
-    """
-    h, w = content.shape[-2:]
-    out = method.stylize(
-        _pad8(content),
-        [_pad8(s) for s in styles],
-        content_mask=None if content_mask is None else _pad8(content_mask),
-        style_masks=None if style_masks is None else [_pad8(m) for m in style_masks],
-        **options,
-    )
-    return out[..., :h, :w]
+        """See :func:`stylelab.methods.ift.cli.stylize_files`."""
+        return stylize_files(self, contents, styles, output, options, load)
