@@ -98,6 +98,15 @@ class PCAKDInference:
             help="r of the +rI ZCA regulariser (default 1)",
         )
         parser.add_argument(
+            "--demo-resize",
+            dest="demo_resize",
+            type=int,
+            default=None,
+            metavar="N",
+            help="resize content and style like the authors' demo: PIL bicubic to longer side N (their 384), "
+            "then bilinear to multiples of 8 (VGG) / 16 (MobileNet); the output has that size",
+        )
+        parser.add_argument(
             "--streaming",
             choices=("auto", "always", "never"),
             default=None,
@@ -129,7 +138,7 @@ class PCAKDInference:
         return {
             k: v
             for k, v in vars(options).items()
-            if v is not None and k not in ("content_mask", "style_mask", "student")
+            if v is not None and k not in ("content_mask", "style_mask", "student", "demo_resize")
         }
 
     def stylize_files(
@@ -140,7 +149,19 @@ class PCAKDInference:
         options: argparse.Namespace,
         load: Callable[[Path], Tensor],
     ) -> int:
-        """As the base class; with ``--content-mask/--style-mask`` one masked (content, style) pair."""
+        """As the base class; with ``--content-mask/--style-mask`` one masked (content, style) pair.
+
+        With ``--demo-resize N`` every image is resized as the authors' demo does (:mod:`.demo_resize`).
+        """
+        side = getattr(options, "demo_resize", None)
+        if side is not None:
+            from stylelab.methods.pcakd.demo_resize import demo_resize
+
+            read, multiple = load, self.net.multiple_of
+
+            def load(path: Path) -> Tensor:
+                return demo_resize(read(path), side, multiple)
+
         content_mask, style_mask = (
             getattr(options, "content_mask", None),
             getattr(options, "style_mask", None),

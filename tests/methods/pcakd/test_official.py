@@ -136,3 +136,36 @@ def test_stylize_command_matches_the_authors_stylisation(
         psnrs.append(_psnr(result, golden["stylized_zca"]))
     print("PSNR of `stylelab stylize --method pcakd` vs the authors' TensorFlow output:", psnrs)
     assert min(psnrs) >= 40.0, psnrs  # acceptance: >= 30 dB; an 8-bit output caps it near 59 dB
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("backbone", ["vgg", "mobilenet"])
+def test_demo_resize_reproduces_the_authors_inputs(shared_data: Path, backbone: str) -> None:
+    from stylelab.data import load_image
+    from stylelab.methods.pcakd.demo_resize import demo_resize
+
+    multiple = 8 if backbone == "vgg" else 16
+    for pair in PAIRS:
+        golden = _golden(shared_data, backbone, pair)
+        for key in ("content", "style"):
+            photo = load_image(shared_data / "images" / "photoreal_pairs" / key / f"{pair}.jpg")[None]
+            resized = demo_resize(photo, 384, multiple)
+            expected = _tensor(golden[key])
+            assert resized.shape == expected.shape
+            assert (resized - expected).abs().max() < 1e-4
+
+
+@pytest.mark.shared_data
+def test_stylize_command_on_the_raw_photos_with_the_demo_resize(
+    shared_data: Path, tmp_path: Path, offline_package_only: None
+) -> None:
+    photos = shared_data / "images" / "photoreal_pairs"
+    pair = "dpst_07"
+    golden = _golden(shared_data, "mobilenet", pair)
+    content, style = photos / "content" / f"{pair}.jpg", photos / "style" / f"{pair}.jpg"
+    code = main(["stylize", "--method", "pcakd", "--student", "official-mobilenet", "--demo-resize", "384",
+                 "--content", str(content), "--style", str(style), "--output", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    result = np.asarray(Image.open(tmp_path / f"{pair}__{pair}.png"), dtype=np.float64) / 255
+    assert result.shape == golden["stylized_zca"].shape
+    assert _psnr(result, golden["stylized_zca"]) >= 40.0
