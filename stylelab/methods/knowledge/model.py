@@ -33,11 +33,12 @@ from stylelab.methods.knowledge.index import PatchIndex
 from stylelab.methods.knowledge.transfer import Swap, swap_patches
 from stylelab.nn.pretrained_r31 import DECODER_WEIGHTS, ENCODER_WEIGHTS, LAYER, r31_decoder
 from stylelab.ops import fold_patches, patch_grid_shape, unfold_patches
+from stylelab.ops.zca import whiten
 
 DecoderKind = Literal["kt", "pretrained_r31"]
 DECODERS: tuple[str, ...] = ("kt", "pretrained_r31")
-Align = Literal["none", "adain"]
-ALIGNS: tuple[str, ...] = ("none", "adain")
+Align = Literal["none", "adain", "wct"]
+ALIGNS: tuple[str, ...] = ("none", "adain", "wct")
 
 
 def library_statistics(patches: Tensor) -> tuple[Tensor, Tensor]:
@@ -51,6 +52,40 @@ def library_statistics(patches: Tensor) -> tuple[Tensor, Tensor]:
     """
     flat = patches.transpose(0, 1).reshape(patches.shape[1], -1)
     return flat.mean(dim=1)[None, :, None, None], flat.std(dim=1)[None, :, None, None]
+
+
+def library_colouring(patches: Tensor, eig_threshold: float = 1e-5) -> tuple[Tensor, Tensor]:
+    """Mean and colouring matrix ``Cov^(1/2)`` of the library's features, every position of every patch.
+
+    Args:
+        patches: ``(N, C, k, k)`` library patches.
+        eig_threshold: Eigenvalues below it are dropped (as :func:`stylelab.ops.zca.color` does).
+
+    Returns:
+        ``(mean (C, 1), colouring (C, C))`` in float64.
+    """
+    flat = patches.transpose(0, 1).reshape(patches.shape[1], -1)
+    mean = flat.mean(dim=1, keepdim=True)
+    centred = flat - mean
+    cov = (centred @ centred.T).double() / max(flat.shape[1] - 1, 1)
+    evals, evecs = torch.linalg.eigh(cov)
+    root = torch.where(evals >= eig_threshold, evals.clamp_min(0).sqrt(), torch.zeros_like(evals))
+    return mean.double(), (evecs * root) @ evecs.T
+
+
+def align_wct(feat: Tensor, mean: Tensor, colouring: Tensor) -> Tensor:
+    """WCT: whiten each image's feature map (ZCA) and colour it with the library's covariance and mean.
+
+    Args:
+        feat: ``(B, C, h, w)`` features.
+        mean: ``(C, 1)`` library mean (:func:`library_colouring`).
+        colouring: ``(C, C)`` library ``Cov^(1/2)``.
+
+    Returns:
+        ``(B, C, h, w)`` in ``feat``'s dtype.
+    """
+    white = whiten(feat).flatten(2).double()
+    return (colouring @ white + mean).view_as(feat).to(feat.dtype)
 
 
 def align_statistics(feat: Tensor, mean: Tensor, std: Tensor, eps: float = 1e-5) -> Tensor:
@@ -220,9 +255,10 @@ class KnowledgeTransferNet(nn.Module):
         residual_blocks: Decoder residual blocks (5; ``kt`` decoder only).
         decoder: ``"kt"`` (reference code's SELU decoder, random until trained) or ``"pretrained_r31"``
             (shipped inverse of relu3_1 of ``vgg19_normalised_r31``; needs that encoder and layer).
-        align: ``"none"`` (paper: search with the content's own features) or ``"adain"`` (beyond the
-            paper: first give the content feature map the library's per-channel mean and std, then
-            search and swap, so the nearest patches are chosen in the style's statistics).
+        align: ``"none"`` (paper: search with the content's own features), ``"adain"`` or ``"wct"``
+            (beyond the paper: first give the content feature map the library's per-channel mean and std,
+            or its mean and covariance, then search and swap, so the nearest patches are chosen in the
+            style's statistics).
 
     Raises:
         ValueError: Unknown decoder, or ``"pretrained_r31"`` with another encoder.
@@ -300,6 +336,8 @@ class KnowledgeTransferNet(nn.Module):
         """
         if (align or self.align) == "adain":
             feat = align_statistics(feat, *library_statistics(library_patches))
+        elif (align or self.align) == "wct":
+            feat = align_wct(feat, *library_colouring(library_patches))
         patches, grid = self.query_patches(feat)
         b, count = patches.shape[:2]
         flat = patches.reshape(b * count, *patches.shape[2:])

@@ -60,7 +60,7 @@ PRETRAINED_R31_SETTINGS: dict[str, Any] = {
     "encoder_weights": PRETRAINED_ENCODER,
     "layer": "relu3_1",
     "swap": "statistics",
-    "align": "adain",
+    "align": "wct",
 }
 
 

@@ -14,7 +14,12 @@ import torch.nn.functional as F
 from stylelab.cli import main
 from stylelab.methods import load_method
 from stylelab.methods.knowledge import KnowledgeTransfer, KTDecoder
-from stylelab.methods.knowledge.model import align_statistics, library_statistics
+from stylelab.methods.knowledge.model import (
+    align_statistics,
+    align_wct,
+    library_colouring,
+    library_statistics,
+)
 from stylelab.methods.knowledge.module import PRETRAINED_R31_SETTINGS
 from stylelab.nn.pretrained_r31 import ENCODER_WEIGHTS, PretrainedR31, r31_decoder
 from stylelab.nn.vgg_decoder import MirroredVGGDecoder
@@ -140,7 +145,7 @@ def test_help_lists_the_decoder(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--decoder {kt,pretrained_r31}" in out and "--library" in out
 
 
-def test_adain_alignment_gives_the_library_statistics() -> None:
+def test_alignment_gives_the_library_statistics() -> None:
     torch.manual_seed(0)
     feat = torch.randn(2, 8, 6, 7) * 3 + 1
     patches = torch.randn(50, 8, 4, 4) * 0.5 - 2
@@ -149,6 +154,13 @@ def test_adain_alignment_gives_the_library_statistics() -> None:
     aligned = align_statistics(feat, mean, std)
     torch.testing.assert_close(aligned.mean((2, 3)), mean.flatten().expand(2, 8), atol=1e-5, rtol=0)
     torch.testing.assert_close(aligned.std((2, 3)), std.flatten().expand(2, 8), atol=1e-4, rtol=0)
+    # WCT: the library's mean and full covariance (every position of every patch)
+    patches = torch.randn(300, 8, 4, 4) @ torch.randn(4, 4) + 0.5
+    flat = patches.transpose(0, 1).reshape(8, -1)
+    out = align_wct(feat, *library_colouring(patches))
+    for image in out:
+        torch.testing.assert_close(image.flatten(1).mean(1), flat.mean(1), atol=1e-4, rtol=0)
+        torch.testing.assert_close(torch.cov(image.flatten(1)), torch.cov(flat), atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="align"):
         KnowledgeTransfer(encoder_weights=None, align="whiten")  # type: ignore[arg-type]
 
