@@ -45,7 +45,7 @@ def _table(lams: Sequence[float], n_upd: Sequence[int]) -> dict[str, LevelSettin
 
 #: ``pretrained_r31`` at relu3_1 (chosen on the tuning subset: reports/ift/pretrained_r31_sweep.md).
 PRETRAINED_R31_LAM = 1e3
-PRETRAINED_R31_N_UPD = 15
+PRETRAINED_R31_N_UPD = 5
 PRETRAINED_R31_STEP_RULE: StepRuleName = "line_search"
 
 #: Named per-level tables (relu1_1, relu2_1, relu3_1, relu4_1; ``pretrained_r31``: relu3_1 only).
