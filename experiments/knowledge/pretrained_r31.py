@@ -23,6 +23,7 @@ import argparse
 import json
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,11 @@ def libraries(groups: dict[str, list[str]]) -> dict[str, KnowledgeLibrary]:
     """Named libraries of one or more paintings (per-painting libraries cached by ``common``)."""
     files = sorted({f for group in groups.values() for f in group})
     single = common.per_image_libraries(progress=False, files=files)
-    return {
-        name: combine_libraries([single[Path(f).stem] for f in group], name) for name, group in groups.items()
-    }
+    out = {}
+    for name, group in groups.items():
+        parts = [single[Path(f).stem] for f in group]
+        out[name] = combine_libraries(parts, name) if len(parts) > 1 else replace(parts[0], name=name)
+    return out
 
 
 def run_pair(

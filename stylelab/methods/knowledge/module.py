@@ -163,9 +163,12 @@ class KnowledgeTransfer(StyleTransferMethod):
         """Configuration string for tables."""
         h = self.hparams
         decoder = "pretrained relu3_1 decoder" if h.get("decoder") == "pretrained_r31" else "KT decoder"
+        align = {"adain": ", AdaIN-aligned search", "wct": ", WCT-aligned search"}.get(
+            h.get("align", "none"), ""
+        )
         return (
             f"KT, {self.spec.describe()}, {h.window}x{h.window}/{h.query_stride}, {self.search_label()}, "
-            f"{h.swap} swap{', AdaIN-aligned search' if h.get('align') == 'adain' else ''}, {decoder}"
+            f"{h.swap} swap{align}, {decoder}"
         )
 
     def search_label(self) -> str:

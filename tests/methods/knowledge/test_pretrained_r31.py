@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from stylelab.cli import main
+from stylelab.commands.stylize import image_loader
+from stylelab.data import load_image
 from stylelab.methods import load_method
 from stylelab.methods.knowledge import KnowledgeTransfer, KTDecoder
 from stylelab.methods.knowledge.model import (
@@ -21,6 +23,7 @@ from stylelab.methods.knowledge.model import (
     library_statistics,
 )
 from stylelab.methods.knowledge.module import PRETRAINED_R31_SETTINGS
+from stylelab.metrics.quality import quality_scores
 from stylelab.nn.pretrained_r31 import ENCODER_WEIGHTS, PretrainedR31, r31_decoder
 from stylelab.nn.vgg_decoder import MirroredVGGDecoder
 
@@ -174,3 +177,26 @@ def test_config_overlay_is_the_pretrained_variant(capsys: pytest.CaptureFixture[
     printed = capsys.readouterr().out
     for key, value in PRETRAINED_R31_SETTINGS.items():
         assert re.search(rf"^\s+{key}: {value}$", printed, re.MULTILINE), key
+
+
+@pytest.mark.shared_data
+def test_small_library_passes_the_floor_only_with_the_pretrained_decoder(
+    shared_images: Path, offline: None, tmp_path: Path, library_root: Path
+) -> None:
+    """A one-painting library and a photo, at 192 px, through the real CLI as a fresh clone runs it."""
+    painting, photo = shared_images / "style" / "candy.jpg", shared_images / "content" / "brad_pitt.jpg"
+    assert main(["library", "build", "--images", str(painting), "--name", "floor", "--style-size", "192",
+                 "--quiet"]) == 0  # fmt: skip
+    outputs = []
+    for decoder in ("pretrained_r31", "kt"):
+        out = tmp_path / decoder
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the kt decoder is untrained: that is the point
+            code = main(["stylize", "--method", "knowledge", "--decoder", decoder, "--library", "floor",
+                         "--content", str(photo), "--output", str(out), "--max-size", "192"])  # fmt: skip
+        assert code == 0
+        outputs.append(load_image(out / "brad_pitt__floor.png")[None])
+    content = image_loader(192, "cpu")(photo)
+    good, bad = quality_scores(torch.cat(outputs), content.expand(2, -1, -1, -1), load_image(painting)[None])
+    assert good.passes(), good
+    assert not bad.passes(), bad
