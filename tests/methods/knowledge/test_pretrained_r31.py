@@ -179,6 +179,28 @@ def test_config_overlay_is_the_pretrained_variant(capsys: pytest.CaptureFixture[
         assert re.search(rf"^\s+{key}: {value}$", printed, re.MULTILINE), key
 
 
+def test_config_overlay_fine_tunes_the_pretrained_decoder(
+    offline: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``stylelab fit`` step with the overlay trains the shipped decoder (and only the decoder)."""
+    configs = Path(__file__).resolve().parents[3] / "configs"
+    monkeypatch.chdir(tmp_path)
+    shipped = r31_decoder().state_dict()
+    fast = ["--trainer.accelerator=cpu", "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+            "--trainer.enable_model_summary=false", "--trainer.callbacks=[]", "--trainer.max_steps=1",
+            "--trainer.limit_val_batches=0", "--data.init_args.load_size=72",
+            "--data.init_args.crop_size=64", "--data.init_args.eval_size=64",
+            "--data.init_args.num_workers=0", "--model.init_args.lr=1e-3"]  # fmt: skip
+    main(["fit", "--config", str(configs / "knowledge.yaml"), "--config",
+          str(configs / "experiments" / "knowledge" / "pretrained_r31.yaml"), *fast])  # fmt: skip
+    checkpoint = next((tmp_path / "outputs" / "knowledge").rglob("*.ckpt"))
+    model = load_method(checkpoint)
+    assert isinstance(model, KnowledgeTransfer) and model.net.decoder_kind == "pretrained_r31"
+    tuned = model.net.decoder.state_dict()
+    assert any(not torch.equal(v, shipped[k]) for k, v in tuned.items())
+    assert max(float((v - shipped[k]).abs().max()) for k, v in tuned.items()) < 0.1  # one small step
+
+
 @pytest.mark.shared_data
 def test_small_library_passes_the_floor_only_with_the_pretrained_decoder(
     shared_images: Path, offline: None, tmp_path: Path, library_root: Path
