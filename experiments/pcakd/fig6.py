@@ -144,7 +144,11 @@ def main() -> None:
                 kwargs = {"content_mask": masks[0], "style_mask": masks[1]} if use_masks else {}
                 output = model.stylize(content, style, guided_filter=False, **kwargs)
                 if id(model) not in reconstruction_mse:
-                    rec = model.net.autoencoder.reconstruct(content).clamp(0, 1)
+                    padded = pad_to_multiple(content, model.net.multiple_of)
+                    rec = model.net.autoencoder.reconstruct(padded)[
+                        ..., : content.shape[-2], : content.shape[-1]
+                    ]
+                    rec = rec.clamp(0, 1)
                     reconstruction_mse[id(model)] = float(((rec - content) ** 2).mean())
                 per_pair.append(
                     {
