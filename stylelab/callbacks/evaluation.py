@@ -18,6 +18,15 @@ from stylelab.backbones import VGGEncoder, WeightsNotFoundError
 from stylelab.callbacks.grid import pair_grid
 from stylelab.data.errors import UnreadableImageError
 from stylelab.data.image_io import save_image
+from stylelab.metrics.quality import (
+    EVAL_SIZE,
+    SSIM_FLOOR,
+    STYLE_RATIO_CEILING,
+    QualityScores,
+    quality_scores,
+    summarise,
+)
+from stylelab.metrics.quality import VARIANT as QUALITY_VARIANT
 from stylelab.utils.io import atomic_save_text
 
 #: Metric name -> which image the output is compared with.
@@ -33,7 +42,12 @@ REFERENCE = {
     "ssim": "content",
     "fsim": "content",
     "cfsd": "content",
+    # the quality floor (stylelab.metrics.quality): output vs content AND style, at 256x256
+    "style_ratio": "both",
+    "floor_pass": "both",
 }
+#: Metrics computed from :func:`stylelab.metrics.quality.quality_scores` rather than a torchmetrics class.
+QUALITY_METRICS = ("style_ratio", "floor_pass")
 DEFAULT_METRICS = ("style_gram", "style_mean_std", "content_mse", "lpips_alex", "ssim")
 
 
@@ -97,7 +111,9 @@ class StyleEvaluation(L.Callback):
 
     Args:
         metrics: Metric names (see :data:`REFERENCE`); style metrics compare the output with the style
-            image, the others with the content image.
+            image, the others with the content image; ``style_ratio`` (Gram loss of the output to the style
+            over that of the content, at 256²) and ``floor_pass`` (fraction of pairs with SSIM ≥ 0.3 and
+            ratio ≤ 0.9) are the quality floor of :mod:`stylelab.metrics.quality`.
         encoder_weights: VGG-19 weights of the perceptual metrics (``None``: random, for tests).
         every_n_epochs: Validation epochs between evaluations.
         max_pairs: Use at most this many pairs (``None``: all the datamodule gives).
@@ -165,13 +181,18 @@ class StyleEvaluation(L.Callback):
         metrics: dict[str, Metric | None] = {}
         notes: dict[str, str] = {}
         for name in self.metric_names:
-            metrics[name] = build_metric(name, self._vgg(), encoder_name).to(device)
+            if name not in QUALITY_METRICS:
+                metrics[name] = build_metric(name, self._vgg(), encoder_name).to(device)
+        quality_wanted = any(name in QUALITY_METRICS for name in self.metric_names)
+        floor: list[QualityScores] = []
         rows = []
         with torch.no_grad():
             for content, style in pairs:
                 c, s = content[None].to(device), style[None].to(device)
                 out = method.stylize(c, s).clamp(0, 1)
                 rows.append((content, style, out[0].cpu()))
+                if quality_wanted:
+                    floor += quality_scores(out, c, s, encoder=self._vgg())
                 for name, metric in metrics.items():
                     if metric is None:
                         continue
@@ -190,6 +211,17 @@ class StyleEvaluation(L.Callback):
             value = float(metric.compute())
             values[name] = value if math.isfinite(value) else None
             variants[name] = str(getattr(metric, "variant", ""))
+        if quality_wanted and floor:
+            summary = summarise(floor)
+            for name, key in (("style_ratio", "style_ratio_mean"), ("floor_pass", "pass_fraction")):
+                if name in self.metric_names:
+                    values[name] = summary[key]
+                    variants[name] = QUALITY_VARIANT.format(size=EVAL_SIZE) + (
+                        f"; pass = SSIM >= {SSIM_FLOOR} and ratio <= {STYLE_RATIO_CEILING}"
+                        if name == "floor_pass"
+                        else ""
+                    )
+        values = {name: values.get(name) for name in self.metric_names}
         grid = pair_grid(rows) if rows and self.log_images else None
         return EvaluationResult(stage, values, variants, notes, len(pairs), grid)
 

@@ -4,11 +4,16 @@
 relu4_1 (option: relu3_1) and ``D`` the mirrored decoder. Training minimises
 ``L = L_c + λ L_s``, ``L_c = MSE(f(D(t)), t)``, ``L_s = Σ_l MSE(μ(φ_l(D(t))), μ(φ_l(s))) + MSE(σ(·), σ(·))``
 over relu1_1, relu2_1, relu3_1, relu4_1.
+
+``decoder="pretrained_r31"`` builds the shipped pretrained relu3_1 pair instead
+(:mod:`stylelab.nn.pretrained_r31`: exact vgg_normalised encoder, reflection padding, and the decoder trained
+to invert it), so AdaIN stylises real images with no training and fine-tunes from there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -16,9 +21,11 @@ from torch import Tensor, nn
 from stylelab.backbones import VGGEncoder
 from stylelab.losses import mean_std_style_loss
 from stylelab.nn import MirroredVGGDecoder
+from stylelab.nn.pretrained_r31 import DECODER_WEIGHTS, ENCODER_WEIGHTS, r31_decoder, r31_encoder
 from stylelab.ops import adain
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+DecoderInit = Literal["random", "pretrained_r31"]
 
 
 class AdaINNet(nn.Module):
@@ -31,6 +38,12 @@ class AdaINNet(nn.Module):
         style_layers: Taps of the mean/std style loss (default: every ``reluK_1`` up to ``layer``).
         eps: Variance epsilon of AdaIN and of the loss statistics (pytorch-AdaIN: 1e-5, unbiased).
         upsample: Decoder upsampling mode.
+        decoder: ``"random"`` (PyTorch init, the paper) or ``"pretrained_r31"``: the shipped relu3_1 pair
+            (needs ``encoder_weights="vgg19_normalised_r31"`` and ``layer="relu3_1"``; the decoder stays
+            trainable, so fitting fine-tunes it).
+
+    Raises:
+        ValueError: Unknown layer or decoder, or ``"pretrained_r31"`` with another encoder or layer.
     """
 
     def __init__(
@@ -40,13 +53,26 @@ class AdaINNet(nn.Module):
         style_layers: Sequence[str] | None = None,
         eps: float = 1e-5,
         upsample: str = "nearest",
+        decoder: DecoderInit = "random",
     ) -> None:
         super().__init__()
         if layer not in STYLE_LAYERS:
             raise ValueError(f"layer must be one of {STYLE_LAYERS}, got {layer!r}")
+        if decoder not in ("random", "pretrained_r31"):
+            raise ValueError(f"decoder must be 'random' or 'pretrained_r31', got {decoder!r}")
         self.layer = layer
-        self.encoder = VGGEncoder("vgg19", weights=encoder_weights, last_tap=layer)
-        self.decoder = MirroredVGGDecoder(layer, padding="reflect", upsample=upsample)  # type: ignore[arg-type]
+        if decoder == "pretrained_r31":
+            if encoder_weights != ENCODER_WEIGHTS or layer != "relu3_1" or upsample != "nearest":
+                raise ValueError(
+                    f"decoder='pretrained_r31' ({DECODER_WEIGHTS}) inverts relu3_1 of {ENCODER_WEIGHTS}: set "
+                    f"encoder_weights={ENCODER_WEIGHTS!r}, layer='relu3_1', upsample='nearest' (got "
+                    f"{encoder_weights!r}, {layer!r}, {upsample!r})"
+                )
+            self.encoder = r31_encoder()
+            self.decoder = r31_decoder(pretrained=True)
+        else:
+            self.encoder = VGGEncoder("vgg19", weights=encoder_weights, last_tap=layer)
+            self.decoder = MirroredVGGDecoder(layer, padding="reflect", upsample=upsample)  # type: ignore[arg-type]
         if style_layers is None:
             style_layers = STYLE_LAYERS[: STYLE_LAYERS.index(layer) + 1]
         self.style_layers = tuple(style_layers)

@@ -8,8 +8,9 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from stylelab.methods.adain.model import AdaINNet
+from stylelab.methods.adain.model import AdaINNet, DecoderInit
 from stylelab.methods.base import StyleTransferMethod
+from stylelab.nn.pretrained_r31 import ENCODER_WEIGHTS
 
 
 class AdaIN(StyleTransferMethod):
@@ -25,6 +26,8 @@ class AdaIN(StyleTransferMethod):
         alpha: Default content/style trade-off at inference.
         style_layers: Taps of the style loss.
         eps: Variance epsilon.
+        decoder: ``"random"`` (paper) or ``"pretrained_r31"`` (start from the shipped relu3_1 decoder; needs
+            ``encoder_weights="vgg19_normalised_r31"``, ``layer="relu3_1"``).
         on_nonfinite: See :class:`StyleTransferMethod`.
     """
 
@@ -41,23 +44,42 @@ class AdaIN(StyleTransferMethod):
         alpha: float = 1.0,
         style_layers: list[str] | None = None,
         eps: float = 1e-5,
+        decoder: DecoderInit = "random",
         on_nonfinite: Literal["raise", "skip"] = "raise",
     ) -> None:
         super().__init__(on_nonfinite=on_nonfinite)
         self.save_hyperparameters()
-        self.net = AdaINNet(encoder_weights, layer, style_layers, eps=eps)
+        self.net = AdaINNet(encoder_weights, layer, style_layers, eps=eps, decoder=decoder)
 
     def variant(self) -> str:
         """Configuration string for tables."""
+        start = "pretrained relu3_1" if self.hparams.get("decoder") == "pretrained_r31" else "random"
+        weights = self.hparams.encoder_weights or "random"
         return (
-            f"AdaIN, VGG-19 {self.hparams.encoder_weights or 'random'} {self.net.layer}, "
+            f"AdaIN, VGG-19 {weights} {self.net.layer}, decoder from {start}, "
             f"style mean/std {','.join(self.net.style_layers)}, λ={self.hparams.style_weight}"
         )
 
     @classmethod
     def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """``--alpha``: content (0) to style (1) trade-off."""
+        """``--alpha``: content (0) to style (1) trade-off; ``--decoder`` without a checkpoint."""
         parser.add_argument("--alpha", type=float, default=None, help="style strength in [0, 1]")
+        parser.add_argument(
+            "--decoder",
+            choices=("pretrained_r31",),
+            default="pretrained_r31",
+            help="without --checkpoint: AdaIN at relu3_1 through the shipped pretrained vgg_normalised "
+            "encoder/decoder pair (no training); ignored with --checkpoint",
+        )
+
+    @classmethod
+    def from_stylize_options(cls, options: argparse.Namespace) -> AdaIN:
+        """AdaIN's transform through the shipped pretrained relu3_1 pair (no checkpoint needed)."""
+        return cls(encoder_weights=ENCODER_WEIGHTS, layer="relu3_1", decoder="pretrained_r31")
+
+    def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
+        """``alpha`` only (``--decoder`` chose the weights)."""
+        return {"alpha": options.alpha} if getattr(options, "alpha", None) is not None else {}
 
     def stylize(self, content: Tensor, style: Tensor, alpha: float | None = None, **options: Any) -> Tensor:
         """Stylize RGB [0,1] ``(B,3,H,W)`` content; ``alpha`` blends content (0) and style (1) features."""
