@@ -99,8 +99,10 @@ def _print_help(ns: argparse.Namespace, cls: type[StyleTransferMethod] | None) -
     if cls is None:
         from stylelab.methods.base import METHODS
 
-        print("Each method adds its own options: `stylelab stylize --method M --help`. Methods: "
-              + ", ".join(sorted(METHODS)))
+        print(
+            "Each method adds its own options: `stylelab stylize --method M --help`. Methods: "
+            + ", ".join(sorted(METHODS))
+        )
         return
     print(_method_parser(cls).format_help())
 
