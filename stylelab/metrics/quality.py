@@ -79,7 +79,7 @@ def quality_scores(
 
     Args:
         output: ``(B, 3, H, W)`` stylised images, RGB [0, 1].
-        content: ``(B, 3, H', W')`` their contents (any size: everything is resized to ``size``²).
+        content: ``(B or 1, 3, H', W')`` their contents (any size: everything is resized to ``size``²).
         style: ``(B or 1, 3, H'', W'')`` their styles.
         size: Side of the square evaluation size.
         encoder: Features for the Gram loss (default: the Caffe VGG-19 q8 of :func:`style_loss`).
@@ -89,6 +89,11 @@ def quality_scores(
         One :class:`QualityScores` per output.
     """
     out, cont, sty = (resize_square(x, size) for x in (output, content, style))
+    for name, image in (("content", cont), ("style", sty)):
+        if image.shape[0] not in (1, out.shape[0]):
+            raise ValueError(f"{name} batch must be 1 or the output's ({out.shape[0]}); got {image.shape[0]}")
+    if cont.shape[0] == 1 and out.shape[0] > 1:
+        cont = cont.expand(out.shape[0], -1, -1, -1)
     if sty.shape[0] == 1 and out.shape[0] > 1:
         sty = sty.expand(out.shape[0], -1, -1, -1)
     ssims = ssim(out, cont, reduction="none")

@@ -107,3 +107,16 @@ def test_any_size_stylization_keeps_size() -> None:
     model = AdaIN(encoder_weights=None)
     out = stylize_any_size(model, torch.rand(1, 3, 37, 53), torch.rand(1, 3, 21, 30))
     assert out.shape == (1, 3, 37, 53)
+
+
+def test_pretrained_r31_decoder_is_the_shipped_one() -> None:
+    from stylelab.backbones import load_weights
+    from stylelab.methods.adain import AdaIN
+
+    method = AdaIN(encoder_weights="vgg19_normalised_r31", layer="relu3_1", decoder="pretrained_r31")
+    shipped = load_weights("vgg19_normalised_r31_decoder")
+    state = method.net.decoder.state_dict()
+    assert all(torch.equal(state[k], shipped[k]) for k in shipped)
+    assert all(p.requires_grad for p in method.net.decoder.parameters())  # fine-tunable
+    with pytest.raises(ValueError, match="relu3_1"):
+        AdaIN(encoder_weights="vgg19_caffe_q8", layer="relu4_1", decoder="pretrained_r31")
