@@ -162,6 +162,51 @@ class StyleTransferMethod(L.LightningModule):
         print(f"{written} image(s) written to {output}{skipped}")
         return 0 if written else 1
 
+    def stylize_masked_pair(
+        self,
+        contents: list[Path],
+        styles: list[Path],
+        output: Path,
+        masks: tuple[str | None, str | None],
+        load: Callable[[Path], Tensor],
+        **kwargs: Any,
+    ) -> int:
+        """Write one ``<content>__<style>.png`` stylised with colour-coded segmentation masks.
+
+        For methods whose :meth:`stylize` takes ``content_mask`` / ``style_mask`` label maps: each mask file
+        is read as labels (:func:`stylelab.data.masks.load_mask`) and resized (nearest) to its image.
+
+        Args:
+            contents: Exactly one content image file.
+            styles: Exactly one style image file.
+            output: Existing output folder.
+            masks: ``(content mask file, style mask file)``, both given.
+            load: Reads a file as ``(1, 3, H, W)`` RGB [0, 1] on the method's device.
+            **kwargs: Further keyword arguments of :meth:`stylize`.
+
+        Raises:
+            StylizeUsageError: Not exactly one content, one style and both masks.
+        """
+        from stylelab.commands.stylize import StylizeUsageError
+        from stylelab.data.image_io import save_image
+        from stylelab.data.masks import load_mask
+        from stylelab.ops import resize_labels
+
+        content_mask, style_mask = masks
+        if content_mask is None or style_mask is None or len(contents) != 1 or len(styles) != 1:
+            raise StylizeUsageError("masks need exactly one --content, one --style and both masks")
+        content, style = load(contents[0]), load(styles[0])
+        labels = [
+            resize_labels(load_mask(path)[None], tuple(image.shape[-2:])).to(image.device)
+            for path, image in ((content_mask, content), (style_mask, style))
+        ]
+        with torch.no_grad():
+            result = self.stylize(content, style, content_mask=labels[0], style_mask=labels[1], **kwargs)
+        target = output / f"{contents[0].stem}__{styles[0].stem}.png"
+        save_image(result[0].clamp(0, 1).cpu(), target)
+        print(f"wrote {target}")
+        return 0
+
     # ------------------------------------------------------------------ shared plumbing
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         """Stylize a datamodule batch."""

@@ -117,3 +117,28 @@ def test_cli_writes_an_image_offline(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0 and "no.ckpt" in missing.stderr
+
+
+def test_masked_pair_files(wct: WCT, tmp_path: Path) -> None:
+    """Mask files are read as labels at each image's size; a half-black mask keeps its other half apart."""
+    import argparse
+
+    from stylelab.commands.stylize import StylizeUsageError, image_loader
+    from stylelab.data.image_io import save_image
+
+    save_image(torch.rand(3, 32, 40), tmp_path / "c.png")
+    save_image(torch.rand(3, 24, 24), tmp_path / "s.png")
+    mask = torch.zeros(3, 16, 20)
+    mask[:, :, 10:] = 1.0  # right half white in the content, absent from the all-black style mask
+    save_image(mask, tmp_path / "cm.png")
+    save_image(torch.zeros(3, 12, 12), tmp_path / "sm.png")
+    options = argparse.Namespace(
+        alpha=None, content_mask=str(tmp_path / "cm.png"), style_mask=str(tmp_path / "sm.png")
+    )
+    load = image_loader(None, "cpu")
+    contents, styles = [tmp_path / "c.png"], [tmp_path / "s.png"]
+    assert wct.stylize_files(contents, styles, tmp_path, options, load) == 0
+    assert (tmp_path / "c__s.png").is_file()
+    options.style_mask = None
+    with pytest.raises(StylizeUsageError, match="both masks"):
+        wct.stylize_files(contents, styles, tmp_path, options, load)

@@ -168,20 +168,9 @@ class PCAKDInference:
         )
         if content_mask is None and style_mask is None:
             return super().stylize_files(contents, styles, output, options, load)  # type: ignore[misc]
-        if content_mask is None or style_mask is None or len(contents) != 1 or len(styles) != 1:
-            raise SystemExit("stylelab stylize: masks need exactly one --content, one --style and both masks")
-        from stylelab.data.image_io import save_image
-        from stylelab.data.masks import load_mask
-        from stylelab.methods.pcakd.transfer import resize_labels
-
-        content, style = load(contents[0]), load(styles[0])
-        cm = resize_labels(load_mask(content_mask)[None], *content.shape[-2:]).to(content.device)
-        sm = resize_labels(load_mask(style_mask)[None], *style.shape[-2:]).to(style.device)
-        result = self.stylize(content, style, content_mask=cm, style_mask=sm, **self.stylize_options(options))
-        target = output / f"{contents[0].stem}__{styles[0].stem}.png"
-        save_image(result[0].cpu(), target)
-        print(f"wrote {target}")
-        return 0
+        return self.stylize_masked_pair(  # type: ignore[attr-defined]
+            contents, styles, output, (content_mask, style_mask), load, **self.stylize_options(options)
+        )
 
     # ------------------------------------------------------------------------ stylisation
     def stylize(

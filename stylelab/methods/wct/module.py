@@ -142,21 +142,9 @@ class WCT(StyleTransferMethod):
         )
         if content_mask is None and style_mask is None:
             return super().stylize_files(contents, styles, output, options, load)
-        from stylelab.commands.stylize import StylizeUsageError
-        from stylelab.data.image_io import save_image
-        from stylelab.data.masks import load_mask
-
-        if content_mask is None or style_mask is None or len(contents) != 1 or len(styles) != 1:
-            raise StylizeUsageError("masks need exactly one --content, one --style and both masks")
-        content, style = load(contents[0]), load(styles[0])
-        labels = [load_mask(path)[None].to(content.device) for path in (content_mask, style_mask)]
-        result = self.stylize(
-            content, style, content_mask=labels[0], style_mask=labels[1], **self.stylize_options(options)
+        return self.stylize_masked_pair(
+            contents, styles, output, (content_mask, style_mask), load, **self.stylize_options(options)
         )
-        target = output / f"{contents[0].stem}__{styles[0].stem}.png"
-        save_image(result[0].cpu(), target)
-        print(f"wrote {target}")
-        return 0
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         """WCT has nothing to train."""
