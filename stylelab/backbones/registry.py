@@ -293,3 +293,36 @@ for _backbone, _what, _digest in (
             ),
         )
     )
+
+
+def _register_zoo() -> None:
+    """``zoo_<name>`` for every checkpoint the model zoo ships (sha256 from its ``MANIFEST.json``)."""
+    from stylelab.zoo.catalogue import ENTRIES, shipped_manifest
+
+    for name, shipped in shipped_manifest().items():
+        entry = ENTRIES.get(name)
+        record = entry.record() if entry else {}
+        register(
+            WeightSpec(
+                name=f"zoo_{name}",
+                description=(entry.description if entry else name)
+                + f" ({record.get('budget', 'CPU-trained')}; stylelab model zoo)",
+                preprocessing="RGB in [0,1] (the method's own input handling)",
+                keys="the method's state dict minus what its constructor rebuilds (float16 safetensors; "
+                "metadata: stylelab_method, hyper_parameters)",
+                licence="MIT (stylelab); trained from the vgg_normalised relu3_1 pair (BSD-2-Clause, "
+                "LinearStyleTransfer; VGG-19 CC BY 4.0)",
+                how_to_get="stylelab ships it (stylelab/zoo/weights/); regenerate with "
+                f"`stylelab zoo train {name}`",
+                files=(
+                    WeightFile(
+                        shipped["file"],
+                        shipped["sha256"],
+                        package=("stylelab", f"zoo/weights/{shipped['file']}"),
+                    ),
+                ),
+            )
+        )
+
+
+_register_zoo()

@@ -49,6 +49,7 @@ def _load_all() -> None:
     import stylelab.commands.benchmark  # noqa: F401
     import stylelab.commands.stylize  # noqa: F401
     import stylelab.commands.weights  # noqa: F401
+    import stylelab.zoo.commands  # noqa: F401
     import stylelab.methods  # noqa: F401  (method packages register their commands)
 
 
