@@ -20,7 +20,8 @@ only the decoder losses (PhotoWCT2's blockwise training).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import torch
@@ -273,6 +274,38 @@ class PCAKDNet(nn.Module):
                 x = transfer(x, style_feats[n - 1], zca, content_mask, style_mask)
             x = ae.decoder.forward_block(n, x, skips[n - 1])
         return x
+
+
+#: Names of the loss terms of :meth:`PCAKDNet.block_losses` and :meth:`PCAKDNet.eigenbasis_losses` (per tap).
+TERM_NAMES = ("distill", "feature", "image", "perceptual", "pca_rec", "orth")
+
+
+def check_term_weights(weights: Mapping[str, float] | None) -> None:
+    """Reject unknown term names and negative or non-finite weights (``None`` is the unit weighting).
+
+    Raises:
+        ValueError: Naming the bad key or value and the known names.
+    """
+    for name, value in (weights or {}).items():
+        if name not in TERM_NAMES:
+            raise ValueError(f"unknown loss term {name!r} in term_weights; known: {', '.join(TERM_NAMES)}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"term_weights[{name!r}] must be a finite non-negative number, got {value}")
+
+
+def weighted_total(terms: Mapping[str, Tensor], weights: Mapping[str, float] | None) -> Tensor:
+    """Sum of the loss terms, each times its weight; ``pca_rec3`` / ``orth3`` use ``pca_rec`` / ``orth``.
+
+    Args:
+        terms: Named scalar terms.
+        weights: Per-name weights (missing names weigh 1).
+
+    Returns:
+        The scalar objective.
+    """
+    weights = weights or {}
+    total = [value * weights.get(name.rstrip("0123456789"), 1.0) for name, value in terms.items()]
+    return torch.stack(total).sum()
 
 
 def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:

@@ -27,7 +27,7 @@ from stylelab.methods.pcakd.block_setup import PCAKDBlockSetup
 from stylelab.methods.pcakd.eigenbases import Eigenbases
 from stylelab.methods.pcakd.inference import PCAKDInference
 from stylelab.methods.pcakd.lbfgs import RejectedStep, lbfgs_step
-from stylelab.methods.pcakd.model import PCAKDNet, pad_to_multiple
+from stylelab.methods.pcakd.model import PCAKDNet, check_term_weights, pad_to_multiple, weighted_total
 from stylelab.methods.pcakd.official import OFFICIAL_TEACHER_CHANNELS, OFFICIAL_WIDTHS, load_official_state
 from stylelab.methods.pcakd.pretrained import (
     SHIPPED,
@@ -109,6 +109,9 @@ class PCAKD(PCAKDInference, PCAKDBlockSetup, StyleTransferMethod):
             to its target, the image or the previous feature), see :mod:`.data_init` [deviation option].
         lbfgs_history: L-BFGS curvature pairs kept.
         on_nonfinite: See :class:`StyleTransferMethod`.
+        term_weights: Weights of the loss terms by name (``distill``, ``feature``, ``image``,
+            ``perceptual``, ``pca_rec``, ``orth``); unnamed terms weigh 1 (``None``: the reference code's
+            unit weights) [deviation option, see the README's "Distillation budget"].
     """
 
     method_name = "pcakd"
@@ -140,8 +143,10 @@ class PCAKD(PCAKDInference, PCAKDBlockSetup, StyleTransferMethod):
         lbfgs_history: int = 50,
         block_init: Literal["default", "data", "least_squares"] = "default",
         on_nonfinite: Literal["raise", "skip"] = "raise",
+        term_weights: dict[str, float] | None = None,
     ) -> None:
         super().__init__(on_nonfinite=on_nonfinite)
+        check_term_weights(term_weights)
         if eigen_solver not in ("penalty", "exact"):
             raise ValueError(f"eigen_solver must be 'penalty' or 'exact', got {eigen_solver!r}")
         if stage_steps is not None and (len(stage_steps) != len(STAGES) or min(stage_steps) < 0):
@@ -360,7 +365,7 @@ class PCAKD(PCAKDInference, PCAKDBlockSetup, StyleTransferMethod):
 
         def objective() -> tuple[Tensor, dict[str, Tensor]]:
             terms = self.net.eigenbasis_losses(images) if stage == 0 else self.net.block_losses(images, stage)
-            return torch.stack(list(terms.values())).sum(), terms
+            return weighted_total(terms, self.hparams.term_weights), terms
 
         total, terms = objective()
         loss = self.checked_loss(
