@@ -120,3 +120,24 @@ def test_pretrained_r31_decoder_is_the_shipped_one() -> None:
     assert all(p.requires_grad for p in method.net.decoder.parameters())  # fine-tunable
     with pytest.raises(ValueError, match="relu3_1"):
         AdaIN(encoder_weights="vgg19_caffe_q8", layer="relu4_1", decoder="pretrained_r31")
+
+
+def test_stylize_default_is_the_zoo_model_with_a_fallback(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """``stylelab stylize --method adain``: the zoo checkpoint; the untrained relu3_1 pair when none ships."""
+    import argparse
+
+    import stylelab.zoo as zoo
+
+    sentinel = AdaIN(encoder_weights=None, layer="relu3_1")
+    monkeypatch.setattr(zoo, "load_zoo_method", lambda name: sentinel if name == "adain" else None)
+    assert AdaIN.from_stylize_options(argparse.Namespace(decoder="zoo")) is sentinel
+
+    def missing(name: str) -> AdaIN:
+        raise FileNotFoundError(f"the model zoo has no {name} checkpoint")
+
+    monkeypatch.setattr(zoo, "load_zoo_method", missing)
+    fallback = AdaIN.from_stylize_options(argparse.Namespace(decoder="zoo"))
+    assert fallback.hparams.decoder == "pretrained_r31" and fallback.net.layer == "relu3_1"
+    assert "using --decoder pretrained_r31" in capsys.readouterr().err
+    chosen = AdaIN.from_stylize_options(argparse.Namespace(decoder="pretrained_r31"))
+    assert chosen.hparams.decoder == "pretrained_r31"

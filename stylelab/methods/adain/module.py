@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, Literal
 
 import torch
@@ -66,15 +67,24 @@ class AdaIN(StyleTransferMethod):
         parser.add_argument("--alpha", type=float, default=None, help="style strength in [0, 1]")
         parser.add_argument(
             "--decoder",
-            choices=("pretrained_r31",),
-            default="pretrained_r31",
-            help="without --checkpoint: AdaIN at relu3_1 through the shipped pretrained vgg_normalised "
-            "encoder/decoder pair (no training); ignored with --checkpoint",
+            choices=("zoo", "pretrained_r31"),
+            default="zoo",
+            help="without --checkpoint: 'zoo' = the model zoo's CPU-fine-tuned relu3_1 decoder (see "
+            "`stylelab zoo list`; falls back to pretrained_r31 when the zoo file is missing), "
+            "'pretrained_r31' = AdaIN through the shipped pretrained vgg_normalised encoder/decoder pair "
+            "(no training); ignored with --checkpoint",
         )
 
     @classmethod
     def from_stylize_options(cls, options: argparse.Namespace) -> AdaIN:
-        """AdaIN's transform through the shipped pretrained relu3_1 pair (no checkpoint needed)."""
+        """The zoo's AdaIN (``--decoder zoo``, default) or the untrained relu3_1 pair (``pretrained_r31``)."""
+        if getattr(options, "decoder", "zoo") == "zoo":
+            from stylelab.zoo import load_zoo_method
+
+            try:
+                return load_zoo_method("adain")
+            except FileNotFoundError as error:
+                print(f"stylelab stylize: {error}; using --decoder pretrained_r31", file=sys.stderr)
         return cls(encoder_weights=ENCODER_WEIGHTS, layer="relu3_1", decoder="pretrained_r31")
 
     def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
