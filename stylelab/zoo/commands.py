@@ -24,7 +24,8 @@ from stylelab.zoo.catalogue import ENTRIES, MANIFEST, ZooEntry, get_entry, shipp
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="every zoo entry: shipped or not, budget, floor")
+    listing = actions.add_parser("list", help="every zoo entry: shipped or not, budget, floor")
+    listing.add_argument("--markdown", action="store_true", help="a table for the README's model zoo")
     train = actions.add_parser(
         "train", help="train an entry from its recipe (resumes), export it, measure its floor"
     )
@@ -40,7 +41,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(ns: argparse.Namespace, rest: list[str]) -> int:
     if ns.action == "list":
-        return list_entries()
+        return markdown_table() if ns.markdown else list_entries()
     if ns.action == "floor":
         summary, rows = measure_floor(get_entry(ns.name), ns.checkpoint)
         print_floor(ns.name, summary, rows)
@@ -59,6 +60,35 @@ def list_entries() -> int:
             floor = record.get("floor", {})
             print(f"  budget: {record.get('budget')}\n  floor: {_floor_line(floor)}")
         print()
+    return 0
+
+
+def markdown_table() -> int:
+    """The README's zoo table: one row per entry with its budget and floor metrics (from its record)."""
+    print(
+        "| zoo entry | weights, budget | SSIM to content | LPIPS to content | style ratio | pairs passing |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, entry in ENTRIES.items():
+        record = entry.record()
+        if not record:
+            print(f"| `{name}` | not trained yet (`stylelab zoo train {name}`) | | | | |")
+            continue
+        f = record["floor"]
+
+        def cell(key: str, f: dict[str, Any] = f) -> str:
+            if f.get(f"{key}_mean") is None:
+                return "n/a"
+            return f"{f[f'{key}_mean']:.3f} ({f[f'{key}_min']:.2f}–{f[f'{key}_max']:.2f})"
+
+        passing = round(f["pass_fraction"] * f["pairs"])
+        verdict = "passes" if f["passes"] else "FAILS"
+        print(
+            f"| `{name}` | {entry.description}; {record['budget']}, "
+            f"{record['exported']['bytes'] / 1e6:.1f} MB "
+            f"| {cell('ssim')} | {cell('lpips')} | {cell('style_ratio')} | {passing}/{f['pairs']} "
+            f"(floor {verdict}) |"
+        )
     return 0
 
 
