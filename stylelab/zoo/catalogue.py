@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 ZOO_DIR = Path(__file__).resolve().parent / "weights"
-MANIFEST = ZOO_DIR / "MANIFEST.json"
+
+
+def manifest_file() -> Path:
+    """``MANIFEST.json`` beside the shipped files."""
+    return ZOO_DIR / "MANIFEST.json"
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ def get_entry(name: str) -> ZooEntry:
 
 def shipped_manifest() -> dict[str, dict[str, Any]]:
     """``MANIFEST.json``: ``{name: {"sha256", "bytes", "file"}}`` of the shipped zoo files."""
-    return json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+    manifest = manifest_file()
+    return json.loads(manifest.read_text()) if manifest.is_file() else {}
 
 
 def load_zoo_method(name: str, **overrides: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 from stylelab.commands import Command, register_command
 from stylelab.utils.io import atomic_save_text
-from stylelab.zoo.catalogue import ENTRIES, MANIFEST, ZooEntry, get_entry, shipped_manifest
+from stylelab.zoo.catalogue import ENTRIES, ZooEntry, get_entry, manifest_file, shipped_manifest
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,21 +32,37 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("name", choices=sorted(ENTRIES))
     train.add_argument("--skip-fit", action="store_true", help="export and measure the last checkpoint only")
     train.add_argument("--precision", type=int, choices=(16, 32), default=16, help="storage precision")
+    _floor_arguments(train)
     floor = actions.add_parser("floor", help="measure an entry's quality floor on the held-out images")
     floor.add_argument("name", choices=sorted(ENTRIES))
     floor.add_argument(
         "--checkpoint", default=None, help="a zoo .safetensors file (default: the shipped one)"
     )
+    _floor_arguments(floor)
+
+
+def _floor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--floor-photos", type=int, default=None, help="first N held-out photos (default: 7)")
+    parser.add_argument(
+        "--floor-paintings", type=int, default=None, help="first N held-out paintings (default: 8)"
+    )
+    parser.add_argument("--floor-size", type=int, default=512, help="longer side of the floor's inputs")
+
+
+def _floor_limits(ns: argparse.Namespace) -> dict[str, Any]:
+    return {"photos": ns.floor_photos, "paintings": ns.floor_paintings, "longer": ns.floor_size}
 
 
 def _run(ns: argparse.Namespace, rest: list[str]) -> int:
     if ns.action == "list":
         return markdown_table() if ns.markdown else list_entries()
     if ns.action == "floor":
-        summary, rows = measure_floor(get_entry(ns.name), ns.checkpoint)
+        summary, rows = measure_floor(get_entry(ns.name), ns.checkpoint, **_floor_limits(ns))
         print_floor(ns.name, summary, rows)
         return 0 if summary["passes"] else 1
-    return train_entry(get_entry(ns.name), rest, skip_fit=ns.skip_fit, precision=ns.precision)
+    return train_entry(
+        get_entry(ns.name), rest, skip_fit=ns.skip_fit, precision=ns.precision, floor=_floor_limits(ns)
+    )
 
 
 def list_entries() -> int:
@@ -103,22 +119,34 @@ def _floor_line(summary: dict[str, Any]) -> str:
 
 
 def measure_floor(
-    entry: ZooEntry, checkpoint: str | None = None
+    entry: ZooEntry,
+    checkpoint: str | None = None,
+    photos: int | None = None,
+    paintings: int | None = None,
+    longer: int = 512,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Floor summary and per-pair rows of an entry (the shipped file, or ``checkpoint``)."""
+    """Floor summary and per-pair rows of an entry (the shipped file, or ``checkpoint``).
+
+    Args:
+        entry: The zoo entry.
+        checkpoint: A zoo ``.safetensors`` file instead of the shipped one.
+        photos: Use the first N held-out photos (default: all).
+        paintings: Use the first N held-out paintings, or banks (default: all).
+        longer: Longer side of the inputs.
+    """
     from stylelab.zoo.catalogue import load_zoo_method
     from stylelab.zoo.checkpoint import load_zoo_checkpoint
     from stylelab.zoo.floor import floor_summary, own_styles_floor, transfer_floor
     from stylelab.zoo.splits import split_files
 
     method = load_zoo_checkpoint(checkpoint) if checkpoint else load_zoo_method(entry.name)
-    photos = split_files("photos", "held_out")
+    held_photos = split_files("photos", "held_out")[:photos]
     if entry.floor == "own_styles":
-        paintings = {p.name: p for p in split_files("paintings", "train")}
-        files = [paintings.get(Path(str(n)).name) for n in method.style_names]
-        rows = own_styles_floor(method, photos, files)
+        training = {p.name: p for p in split_files("paintings", "train")}
+        files = [training.get(Path(str(n)).name) for n in method.style_names][:paintings]
+        rows = own_styles_floor(method, held_photos, files, longer)
     else:
-        rows = transfer_floor(method, photos, split_files("paintings", "held_out"))
+        rows = transfer_floor(method, held_photos, split_files("paintings", "held_out")[:paintings], longer)
     return floor_summary(rows, entry.floor), rows
 
 
@@ -144,8 +172,22 @@ def _git_commit() -> str:
     return head.strip() + (" (+ uncommitted changes)" if dirty else "")
 
 
-def train_entry(entry: ZooEntry, extra: list[str], skip_fit: bool = False, precision: int = 16) -> int:
-    """Fit (resuming), export, measure and record one zoo entry; returns the exit code."""
+def train_entry(
+    entry: ZooEntry,
+    extra: list[str],
+    skip_fit: bool = False,
+    precision: int = 16,
+    floor: dict[str, Any] | None = None,
+) -> int:
+    """Fit (resuming), export, measure and record one zoo entry; returns the exit code (1: floor fails).
+
+    Args:
+        entry: The zoo entry.
+        extra: More ``stylelab fit`` arguments (e.g. ``--trainer.max_steps=...``).
+        skip_fit: Only export and measure the last checkpoint.
+        precision: 16 or 32 (storage).
+        floor: Keyword arguments of :func:`measure_floor` (subset, input size).
+    """
     import torch
 
     from stylelab.backbones.weights import sha256_of
@@ -181,7 +223,7 @@ def train_entry(entry: ZooEntry, extra: list[str], skip_fit: bool = False, preci
     if not source.is_file():
         raise SystemExit(f"stylelab zoo train: no checkpoint at {final} or {last}; run without --skip-fit")
     exported = export_zoo_checkpoint(source, entry.file, precision=precision)
-    summary, rows = measure_floor(entry, str(entry.file))
+    summary, rows = measure_floor(entry, str(entry.file), **(floor or {}))
     print_floor(entry.name, summary, rows)
     checkpoint = torch.load(source, map_location="cpu", weights_only=True)
     wall = sum(run["wall_s"] for run in ledger["runs"])
@@ -204,6 +246,7 @@ def train_entry(entry: ZooEntry, extra: list[str], skip_fit: bool = False, preci
         "exported": exported | {"precision": precision},
         "budget": f"{int(checkpoint.get('global_step', 0))} steps, {wall / 60:.0f} min wall on {device}",
         "floor": summary,
+        "floor_inputs": floor or {},
         "floor_pairs": rows,
     }
     atomic_save_text(entry.record_file, json.dumps(record, indent=2, default=str) + "\n")
@@ -214,8 +257,8 @@ def train_entry(entry: ZooEntry, extra: list[str], skip_fit: bool = False, preci
             "bytes": entry.file.stat().st_size,
         }
     }
-    atomic_save_text(MANIFEST, json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
-    print(f"wrote {entry.file} ({exported['bytes'] / 1e6:.2f} MB), {entry.record_file}, {MANIFEST}")
+    atomic_save_text(manifest_file(), json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+    print(f"wrote {entry.file} ({exported['bytes'] / 1e6:.2f} MB), {entry.record_file}, {manifest_file()}")
     return 0 if summary["passes"] else 1
 
 
