@@ -121,8 +121,15 @@ def main() -> None:
     optimizer: torch.optim.Adam | None = None
     if state_file.exists():
         saved = torch.load(state_file, weights_only=True)
-        if saved["args"] != vars(args):
-            sys.exit(f"{state_file} was made with other arguments {saved['args']}; delete it to start over")
+        block = int(saved["state"]["block"])
+        same = {k: v for k, v in saved["args"].items() if k != "steps"} == {
+            k: v for k, v in vars(args).items() if k != "steps"
+        }
+        if not same or saved["args"]["steps"][: block - 1] != args.steps[: block - 1]:
+            sys.exit(
+                f"{state_file} was made with other arguments {saved['args']} (only the steps of blocks not "
+                "finished yet may change on resume); delete it to start over"
+            )
         model.load_state_dict(saved["model"])
         state = saved["state"]
         generator.set_state(saved["generator"])
