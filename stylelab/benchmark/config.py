@@ -108,6 +108,7 @@ class BenchmarkConfig:
         latency: Latency settings.
         device: Torch device (``cuda`` uses one worker per visible GPU).
         workers: Worker processes (each runs a share of the cells; results do not depend on it).
+        threads: ``torch.set_num_threads`` in every process running quality cells (``None``: torch's).
         seed: Seed set before every cell.
         cfsd_weights: Registry weights of CFSD's VGG-19 (StyleID: ``vgg19_torchvision``).
         inception_weights: ArtFID's Inception file (``None``: ``$STYLELAB_WEIGHTS/art_inception.pth``).
@@ -125,6 +126,7 @@ class BenchmarkConfig:
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     device: str = "cpu"
     workers: int = 1
+    threads: int | None = None
     seed: int = 0
     cfsd_weights: str = "vgg19_torchvision"
     inception_weights: str | None = None

@@ -1,7 +1,12 @@
-"""``stylelab benchmark``: latency of every registered method, measured in one run on one device.
+"""``stylelab benchmark``: quality and latency of methods on evaluation sets (``--config``), or latency only.
 
-Every method is timed by the same code path (:mod:`stylelab.bench`): warm-up, synchronisation, median of
-repeats, batch 1 per resolution, peak memory, OOM cells, the device named in the table header.
+``stylelab benchmark --config configs/benchmark/quick.yaml [--workers N] [--output DIR]`` runs methods x
+evaluation sets x metrics plus latency per resolution (:mod:`stylelab.benchmark`) and writes
+``results.csv``, ``results.md``, ``scatter.png``, ``latency.png`` and ``grid.jpg``; a rerun resumes.
+
+Without ``--config`` it times every selected method by the same code path (:mod:`stylelab.bench`):
+warm-up, synchronisation, median of repeats, batch 1 per resolution, peak memory, OOM cells, the device
+named in the table header.
 """
 
 from __future__ import annotations
@@ -16,14 +21,24 @@ from stylelab.commands import Command, register_command
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", default=None, help="benchmark YAML (configs/benchmark/*.yaml): quality run"
+    )
+    parser.add_argument("--workers", type=int, default=None, help="with --config: worker processes")
+    parser.add_argument(
+        "--retry-marked", action="store_true", help="with --config: rerun cells stored with a mark (n/a, oom)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="with --config: no progress bar")
     parser.add_argument("--methods", nargs="+", default=["all"], help="short names, or 'all'")
     parser.add_argument("--sizes", nargs="+", type=int, default=[256, 512], help="square content sizes")
     parser.add_argument("--style-size", type=int, default=256, help="square style image size")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    parser.add_argument("--output", default=None, help="write the table here (.md or .csv)")
+    parser.add_argument(
+        "--output", default=None, help="latency table file (.md or .csv); with --config: the output folder"
+    )
 
 
 def run_benchmark(ns: argparse.Namespace) -> TimingTable:
@@ -64,7 +79,24 @@ def run_benchmark(ns: argparse.Namespace) -> TimingTable:
     return table
 
 
+def _run_config(ns: argparse.Namespace) -> int:
+    from stylelab.benchmark.config import ConfigError, load_config
+    from stylelab.benchmark.run import run_benchmark as run_quality_benchmark
+
+    try:
+        config = load_config(ns.config, workers=ns.workers, output=ns.output, device=ns.device)
+    except (ConfigError, FileNotFoundError) as error:
+        raise SystemExit(f"stylelab benchmark: {error}") from None
+    output = run_quality_benchmark(config, retry_marked=ns.retry_marked, progress=not ns.no_progress)
+    print((output / "results.md").read_text())
+    return 0
+
+
 def _run(ns: argparse.Namespace, rest: list[str]) -> int:
+    if ns.config is not None:
+        return _run_config(ns)
+    if ns.device is None:
+        ns.device = "cuda" if torch.cuda.is_available() else "cpu"
     table = run_benchmark(ns)
     print(table.to_markdown())
     if ns.output:
@@ -73,4 +105,11 @@ def _run(ns: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-register_command(Command("benchmark", "time every registered method on one device", _add_arguments, _run))
+register_command(
+    Command(
+        "benchmark",
+        "quality x latency of methods on evaluation sets (--config), or latency only",
+        _add_arguments,
+        _run,
+    )
+)
