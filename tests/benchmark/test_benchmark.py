@@ -1,0 +1,179 @@
+"""``stylelab benchmark --config``: validation, outputs, marked cells, resume, workers, metric equality."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from stylelab.benchmark.config import ConfigError, load_config
+from stylelab.benchmark.methods import BenchMethod
+from stylelab.benchmark.run import run_benchmark
+from stylelab.cli import main
+from stylelab.data.image_io import load_image, save_image
+
+ADAIN = {"name": "adain", "args": ["--decoder", "pretrained_r31"], "label": "adain"}
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STYLELAB_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # nothing cached: CFSD is n/a
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    """2 tiny contents x 1 style (48 px) as PNG files."""
+    g = torch.Generator().manual_seed(0)
+    for role, count in (("content", 2), ("style", 1)):
+        for i in range(count):
+            smooth = torch.nn.functional.interpolate(torch.rand(1, 3, 6, 8, generator=g), size=(48, 64))
+            save_image(smooth[0], tmp_path / "images" / role / f"{role}{i}.png")
+    return tmp_path / "images"
+
+
+def _config(tmp_path: Path, images: Path, name: str = "tiny", **overrides: object) -> Path:
+    raw = {
+        "name": name,
+        "methods": ["wct", ADAIN],
+        "sets": [
+            {"name": "tiny", "folder": {"content": str(images / "content"), "style": str(images / "style")}}
+        ],
+        "metrics": ["ssim", "lpips", "gram", "mean_std", "cfsd", "artfid"],
+        "eval_size": 48,
+        "max_size": 64,
+        "latency": {"sizes": [32], "warmup": 0, "repeats": 1},
+        "threads": 1,
+        "output": str(tmp_path / name),
+        **overrides,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _rows(output: Path) -> list[dict[str, str]]:
+    with open(output / "results.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_unknown_keys_and_values_are_errors(tmp_path: Path, images: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['metricz'\]"):
+        load_config(_config(tmp_path, images, metricz=["ssim"]))
+    with pytest.raises(ConfigError, match=r"latency: unknown key\(s\) \['size'\]"):
+        load_config(_config(tmp_path, images, latency={"size": [32]}))
+    with pytest.raises(ConfigError, match="unknown method 'nosuch'"):
+        load_config(_config(tmp_path, images, methods=["nosuch"]))
+    with pytest.raises(ConfigError, match="unknown set 'artsy'"):
+        load_config(_config(tmp_path, images, sets=["artsy"]))
+    with pytest.raises(ConfigError, match="unknown \\['fid'\\]"):
+        load_config(_config(tmp_path, images, metrics=["fid"]))
+    config = load_config(_config(tmp_path, images), workers=2)
+    assert config.workers == 2 and [m.key for m in config.methods] == ["wct", "adain"]
+
+
+def test_a_run_writes_every_output_and_marks_missing_weights(tmp_path: Path, images: Path) -> None:
+    path = _config(tmp_path, images)
+    assert main(["benchmark", "--config", str(path), "--no-progress"]) == 0
+    output = tmp_path / "tiny"
+    for name in ("results.csv", "results.md", "scatter.png", "latency.png", "grid.jpg"):
+        assert (output / name).stat().st_size > 0, name
+    rows = _rows(output)
+    quality = [r for r in rows if r["kind"] == "quality"]
+    assert [r["method"] for r in quality] == ["wct", "adain"]
+    for row in quality:
+        assert row["n_ok"] == "2" and row["weights"] == "pretrained"
+        assert 0 < float(row["ssim"]) <= 1 and float(row["gram_ratio"]) > 0
+        assert row["cfsd"] == "" and "cfsd: n/a" in row["note"]  # VGG-19 torchvision is not cached here
+        assert "artfid: n/a" in row["note"]  # art_inception.pth cannot be downloaded
+    latency = [r for r in rows if r["kind"] == "latency"]
+    assert [r["resolution"] for r in latency] == ["32x32", "32x32"] and float(latency[0]["latency_s"]) > 0
+    markdown = (output / "results.md").read_text()
+    assert "commit:" in markdown and "device: CPU" in markdown and "SSIM of output to content" in markdown
+
+
+def test_a_failing_cell_is_marked_and_the_run_goes_on(
+    tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = BenchMethod.stylize
+
+    def flaky(self: BenchMethod, content: torch.Tensor, style: torch.Tensor, *masks: object) -> torch.Tensor:
+        if self.info.key == "wct" and content.shape[-1] == 64 and float(content.mean()) < 0.5:
+            raise RuntimeError("boom\nsecond line")
+        return original(self, content, style, *masks)
+
+    monkeypatch.setattr(BenchMethod, "stylize", flaky)
+    config = load_config(
+        _config(tmp_path, images, latency={"sizes": []}, methods=["wct", ADAIN, "stylebank"])
+    )
+    rows = {r["method"]: r for r in _rows(run_benchmark(config, progress=False))}
+    assert int(rows["wct"]["n_ok"]) < 2 and "error: RuntimeError: boom" in rows["wct"]["note"]
+    assert "second line" not in rows["wct"]["note"]
+    assert rows["adain"]["n_ok"] == "2"
+    assert rows["stylebank"]["n_ok"] == "0" and rows["stylebank"]["note"].startswith("n/a:")  # no zoo file
+
+
+def test_resume_skips_finished_cells(tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = BenchMethod.stylize
+
+    def counted(self: BenchMethod, *args: object) -> torch.Tensor:
+        calls.append(self.info.key)
+        return original(self, *args)
+
+    monkeypatch.setattr(BenchMethod, "stylize", counted)
+    config = load_config(_config(tmp_path, images, latency={"sizes": []}))
+    output = run_benchmark(config, progress=False)
+    assert len(calls) == 4
+    first = (output / "results.csv").read_text()
+    removed = next((output / "cells" / "quality" / "tiny" / "adain").glob("*.json"))
+    removed.unlink()  # as if the run had been interrupted before this cell
+    run_benchmark(config, progress=False)
+    assert calls[4:] == ["adain"]
+    assert (output / "results.csv").read_text() == first
+
+
+def test_two_workers_give_the_same_results_as_one(tmp_path: Path, images: Path) -> None:
+    one = run_benchmark(
+        load_config(_config(tmp_path, images, name="one", latency={"sizes": []})), progress=False
+    )
+    two = run_benchmark(
+        load_config(_config(tmp_path, images, name="two", latency={"sizes": []}, workers=2)), progress=False
+    )
+    assert (one / "results.csv").read_text() == (two / "results.csv").read_text()
+
+
+def test_metric_cells_equal_direct_metric_calls(tmp_path: Path, images: Path) -> None:
+    from stylelab.metrics import lpips, ssim, style_loss
+    from stylelab.metrics.quality import resize_square
+
+    config = load_config(_config(tmp_path, images, latency={"sizes": []}, methods=["wct"]))
+    output = run_benchmark(config, progress=False)
+    cell = output / "cells" / "quality" / "tiny" / "wct" / "content0__style0"
+    record = json.loads(cell.with_suffix(".json").read_text())
+    stylised = BenchMethod(config.methods[0], "cpu").stylize(
+        load_image(images / "content" / "content0.png")[None],
+        load_image(images / "style" / "style0.png")[None],
+    )
+    out, content, style = (
+        resize_square(x, 48)
+        for x in (
+            stylised,
+            load_image(images / "content" / "content0.png")[None],
+            load_image(images / "style" / "style0.png")[None],
+        )
+    )
+    values = record["values"]
+    assert values["ssim"] == pytest.approx(float(ssim(out, content)), rel=1e-6)
+    if values["lpips"] is not None:  # None without the shared AlexNet weights (then the cell says n/a)
+        assert values["lpips"] == pytest.approx(float(lpips(out, content)), rel=1e-6)
+    gram, own = float(style_loss(out, style, "gram")), float(style_loss(content, style, "gram"))
+    assert values["gram_loss"] == pytest.approx(gram, rel=1e-6)
+    assert values["gram_ratio"] == pytest.approx(gram / own, rel=1e-6)
+    mean_std = float(style_loss(out, style, "mean_std")) / float(style_loss(content, style, "mean_std"))
+    assert values["mean_std_ratio"] == pytest.approx(mean_std, rel=1e-6)
+    assert torch.equal(load_image(cell.with_suffix(".png")), (stylised[0] * 255).round() / 255)
