@@ -3,8 +3,9 @@
 Common options are parsed first; the method (``--method``, or the one that wrote ``--checkpoint``) then
 adds its own (:meth:`StyleTransferMethod.add_stylize_arguments`), e.g. ``--alpha`` for AdaIN, and
 ``stylelab stylize --method M --help`` lists them. Without a checkpoint the method is built by
-:meth:`StyleTransferMethod.from_stylize_options`. A missing file, checkpoint or library is a one-line
-error with exit code 2.
+:meth:`StyleTransferMethod.from_stylize_options`. A method option that needs no input images (StyleBank's
+``--list-styles``, :meth:`StyleTransferMethod.stylize_needs_inputs`) runs without ``--content``/``--output``.
+A missing file, checkpoint or library is a one-line error with exit code 2.
 """
 
 from __future__ import annotations
@@ -134,31 +135,40 @@ def _run(ns: argparse.Namespace, rest: list[str]) -> int:
         return 2
 
 
-def _stylize(ns: argparse.Namespace, rest: list[str]) -> int:
+def _build_method(
+    ns: argparse.Namespace, cls: type[StyleTransferMethod], options: argparse.Namespace
+) -> StyleTransferMethod:
+    """The method of ``--checkpoint``, else ``cls.from_stylize_options(options)``, on ``--device``."""
     from stylelab.methods.base import load_method
 
+    if ns.checkpoint is not None:
+        method = load_method(ns.checkpoint, map_location=ns.device)
+    else:
+        method = cls.from_stylize_options(options)
+    return method.to(ns.device).eval()
+
+
+def _stylize(ns: argparse.Namespace, rest: list[str]) -> int:
     cls = _method_class_of(ns)
     if ns.help:
         _print_help(ns, cls)
         return 0
     if cls is None:
         raise StylizeUsageError("give --method NAME or --checkpoint FILE (see stylelab stylize --help)")
+    method_parser = _method_parser(cls)
+    options, unknown = method_parser.parse_known_args(rest)
+    if not unknown and not cls.stylize_needs_inputs(options):  # e.g. StyleBank's --list-styles
+        return _build_method(ns, cls, options).stylize_without_inputs(options)
     missing = [flag for flag, value in (("--content", ns.content), ("--output", ns.output)) if not value]
     if missing:
         raise StylizeUsageError(f"the following arguments are required: {', '.join(missing)}")
-    method_parser = _method_parser(cls)
-    options, unknown = method_parser.parse_known_args(rest)
     if unknown:
         raise StylizeUsageError(
             f"unrecognized arguments for {cls.method_name}: {' '.join(unknown)} "
             f"(see stylelab stylize --method {cls.method_name} --help)"
         )
     contents, styles = collect_images(ns.content), collect_images(ns.style)
-    if ns.checkpoint is not None:
-        method = load_method(ns.checkpoint, map_location=ns.device)
-    else:
-        method = cls.from_stylize_options(options)
-    method = method.to(ns.device).eval()
+    method = _build_method(ns, cls, options)
     output = Path(ns.output)
     output.mkdir(parents=True, exist_ok=True)
     return method.stylize_files(contents, styles, output, options, image_loader(ns.max_size, ns.device))

@@ -103,6 +103,19 @@ class StyleTransferMethod(L.LightningModule):
         """
         return cls()
 
+    @classmethod
+    def stylize_needs_inputs(cls, options: argparse.Namespace) -> bool:
+        """Whether ``stylelab stylize`` needs ``--content``/``--output`` for these parsed method options.
+
+        Default ``True``. A method whose option asks for something else (StyleBank's ``--list-styles``)
+        returns ``False``; the command then loads the method and calls :meth:`stylize_without_inputs`.
+        """
+        return True
+
+    def stylize_without_inputs(self, options: argparse.Namespace) -> int:
+        """Run an action that needs no input images (see :meth:`stylize_needs_inputs`); the exit code."""
+        raise NotImplementedError(f"{self.method_name} has no stylize action without inputs")
+
     def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
         """Turn parsed ``stylize`` options into keyword arguments of :meth:`stylize`."""
         return {k: v for k, v in vars(options).items() if v is not None}

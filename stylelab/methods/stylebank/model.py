@@ -27,6 +27,8 @@ from torch import Tensor, nn
 
 Padding = Literal["reflect", "zero"]
 Upsample = Literal["transposed", "nearest"]
+BankInit = Literal["conv", "identity"]
+Backbone = Literal["own", "vgg_r31"]
 
 #: The encoder divides the spatial size by this factor (two stride-2 convs).
 DOWNSCALE = 4
@@ -108,20 +110,31 @@ class StyleBankDecoder(nn.Module):
 
 
 class FilterBank(nn.Module):
-    """One style's filter bank ``K_i``: a ``k×k`` convolution ``C → C`` with bias (PyTorch conv init).
+    """One style's filter bank ``K_i``: a ``k×k`` convolution ``C → C`` with bias.
 
     Args:
         channels: ``C``.
         kernel_size: ``k`` (odd).
+        init: ``"conv"`` (PyTorch's conv init, the paper's random banks) or ``"identity"`` (centre tap
+            ``I``, every other tap and the bias 0: ``K ⊗ F = F`` exactly, so training starts from the
+            auto-encoder's reconstruction).
     """
 
-    def __init__(self, channels: int, kernel_size: int) -> None:
+    def __init__(self, channels: int, kernel_size: int, init: BankInit = "conv") -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(channels, channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.empty(channels))
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # what nn.Conv2d does
-        bound = 1.0 / math.sqrt(channels * kernel_size * kernel_size)
-        nn.init.uniform_(self.bias, -bound, bound)
+        if init == "identity":
+            with torch.no_grad():
+                self.weight.zero_()
+                self.weight[:, :, kernel_size // 2, kernel_size // 2] = torch.eye(channels)
+                self.bias.zero_()
+        elif init == "conv":
+            nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # what nn.Conv2d does
+            bound = 1.0 / math.sqrt(channels * kernel_size * kernel_size)
+            nn.init.uniform_(self.bias, -bound, bound)
+        else:
+            raise ValueError(f"bank init must be 'conv' or 'identity', got {init!r}")
 
 
 class StyleBankLayer(nn.Module):
@@ -136,18 +149,24 @@ class StyleBankLayer(nn.Module):
         channels: ``C``.
         kernel_size: ``k`` (odd; 3 default, 7 in Fig. 3).
         padding: Spatial padding of the bank convolution, ``"reflect"`` or ``"zero"``.
+        init: Initialisation of every new bank, ``"conv"`` or ``"identity"`` (see :class:`FilterBank`).
     """
 
     def __init__(
-        self, num_styles: int, channels: int, kernel_size: int = 3, padding: Padding = "reflect"
+        self,
+        num_styles: int,
+        channels: int,
+        kernel_size: int = 3,
+        padding: Padding = "reflect",
+        init: BankInit = "conv",
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (3 or 7 in the paper), got {kernel_size}")
         if num_styles < 0:
             raise ValueError(f"num_styles must be >= 0, got {num_styles}")
-        self.channels, self.kernel_size, self.padding = channels, kernel_size, padding
-        self.banks = nn.ModuleList(FilterBank(channels, kernel_size) for _ in range(num_styles))
+        self.channels, self.kernel_size, self.padding, self.init = channels, kernel_size, padding, init
+        self.banks = nn.ModuleList(FilterBank(channels, kernel_size, init) for _ in range(num_styles))
 
     @property
     def num_styles(self) -> int:
@@ -160,7 +179,9 @@ class StyleBankLayer(nn.Module):
             raise ValueError(f"num_styles must be >= 0, got {num_styles}")
         kept = list(self.banks)[:num_styles]
         device = kept[0].weight.device if kept else None
-        fresh = [FilterBank(self.channels, self.kernel_size) for _ in range(num_styles - len(kept))]
+        fresh = [
+            FilterBank(self.channels, self.kernel_size, self.init) for _ in range(num_styles - len(kept))
+        ]
         self.banks = nn.ModuleList(kept + [bank.to(device) if device else bank for bank in fresh])
 
     def check_index(self, index: int) -> int:
@@ -318,14 +339,17 @@ class StyleBankNet(nn.Module):
 
     Args:
         num_styles: Number of filter banks ``n``.
-        c_max: Widest channel count ``C_max`` (128, 64 or 32).
+        c_max: Widest channel count ``C_max`` (128, 64 or 32; ``backbone="own"`` only).
         kernel_size: Bank kernel size ``k`` (3 or 7).
-        upsample: Decoder up-sampling, ``"transposed"`` (paper) or ``"nearest"`` (ports).
-        padding: ``"reflect"`` (ports; paper silent) or ``"zero"``.
+        upsample: Decoder up-sampling, ``"transposed"`` (paper) or ``"nearest"`` (ports); ``"own"`` only.
+        padding: ``"reflect"`` (ports; paper silent) or ``"zero"`` (own encoder/decoder and the banks).
+        backbone: ``"own"`` (the paper's encoder/decoder, trained from scratch, banks with conv init) or
+            ``"vgg_r31"`` (a CPU-trainable deviation, see :mod:`.backbone`: the frozen vgg_normalised
+            encoder to relu3_1, ``C = 256``, the pretrained relu3_1 decoder, identity-initialised banks).
 
     Shapes:
         images ``(B, 3, H, W)`` RGB in [0, 1] with ``H, W`` multiples of 4 (see
-        :meth:`pad_to_multiple`); features ``(B, C_max, H/4, W/4)``; outputs unbounded ``(B, 3, H, W)``.
+        :meth:`pad_to_multiple`); features ``(B, C, H/4, W/4)``; outputs unbounded ``(B, 3, H, W)``.
     """
 
     def __init__(
@@ -335,13 +359,26 @@ class StyleBankNet(nn.Module):
         kernel_size: int = 3,
         upsample: Upsample = "transposed",
         padding: Padding = "reflect",
+        backbone: Backbone = "own",
     ) -> None:
         super().__init__()
         if padding not in ("reflect", "zero"):
             raise ValueError(f"padding must be 'reflect' or 'zero', got {padding!r}")
-        self.encoder = StyleBankEncoder(c_max, padding)
-        self.bank = StyleBankLayer(num_styles, c_max, kernel_size, padding)
-        self.decoder = StyleBankDecoder(c_max, upsample, padding)
+        self.encoder: nn.Module
+        self.decoder: nn.Module
+        if backbone == "own":
+            self.encoder = StyleBankEncoder(c_max, padding)
+            self.bank = StyleBankLayer(num_styles, c_max, kernel_size, padding)
+            self.decoder = StyleBankDecoder(c_max, upsample, padding)
+        elif backbone == "vgg_r31":
+            from stylelab.methods.stylebank.backbone import R31_CHANNELS, R31Encoder, r31_stylebank_decoder
+
+            self.encoder = R31Encoder()
+            self.bank = StyleBankLayer(num_styles, R31_CHANNELS, kernel_size, padding, init="identity")
+            self.decoder = r31_stylebank_decoder()
+        else:
+            raise ValueError(f"backbone must be 'own' or 'vgg_r31', got {backbone!r}")
+        self.backbone = backbone
 
     @property
     def num_styles(self) -> int:
@@ -349,7 +386,7 @@ class StyleBankNet(nn.Module):
         return self.bank.num_styles
 
     def autoencoder_parameters(self) -> list[nn.Parameter]:
-        """Parameters of ``E`` and ``D`` (what the auto-encoder branch updates)."""
+        """Parameters of ``E`` and ``D`` (what the auto-encoder branch updates; a frozen ``E`` has none)."""
         return [*self.encoder.parameters(), *self.decoder.parameters()]
 
     def reconstruct(self, image: Tensor) -> Tensor:

@@ -1,14 +1,13 @@
 """Lightning plumbing of StyleBank.
 
-Algorithm 1 with manual optimisation, the style set, incremental styles, fusion at inference and the
-``stylelab stylize`` options.
+Algorithm 1 with manual optimisation, the style set and incremental styles. Inference (bank selection,
+fusion) lives in :mod:`.inference`, the ``stylelab stylize`` options in :mod:`.stylize_cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,8 +18,8 @@ from torch import Tensor
 from stylelab.data.errors import UnreadableImageError
 from stylelab.methods.base import StyleTransferMethod
 from stylelab.methods.stylebank.criterion import CONTENT_LAYERS, STYLE_LAYERS, StyleBankCriterion
-from stylelab.methods.stylebank.model import DOWNSCALE, StyleBankNet
-from stylelab.methods.stylebank.regions import kmeans_regions, labels_to_masks
+from stylelab.methods.stylebank.inference import THUMBNAIL, thumbnail
+from stylelab.methods.stylebank.model import StyleBankNet
 from stylelab.methods.stylebank.schedule import (
     AUTOENCODER,
     branch_at,
@@ -28,6 +27,7 @@ from stylelab.methods.stylebank.schedule import (
     reference_size,
     rescale_gradients,
 )
+from stylelab.methods.stylebank.stylize_cli import StyleBankStylizeCLI
 from stylelab.ops import total_variation
 
 #: Learning-rate schedules: (initial lr, decay every N steps); the decay factor is ``lr_decay_gamma``.
@@ -41,9 +41,6 @@ SCHEDULES = {
 #: the VGG-16's on the same images); the VGG-16 style weight is the ports' per-sample equivalent
 #: (distributed-stylebank: 7.5e4; the batch-folded ports' 1e6 divided by batch² = 16).
 LOSS_WEIGHTS = {"vgg16": (1.0, 5e4), "vgg19": (1.3e-5, 1e-4)}
-
-THUMBNAIL = 16
-"""Side of the style thumbnails kept per bank to recognise a style image at inference."""
 
 #: The paper's style images are 600 px on the long side for 512 px training crops.
 STYLE_TO_CROP = 600 / 512
@@ -64,14 +61,7 @@ def resize_long_side(image: Tensor, size: int) -> Tensor:
     ].clamp(0, 1)
 
 
-def thumbnail(images: Tensor) -> Tensor:
-    """``(B, 3, H, W)`` → ``(B, 3, 16, 16)`` antialiased thumbnails (aspect ignored)."""
-    return F.interpolate(
-        images, size=(THUMBNAIL, THUMBNAIL), mode="bilinear", antialias=True, align_corners=False
-    )
-
-
-class StyleBank(StyleTransferMethod):
+class StyleBank(StyleBankStylizeCLI, StyleTransferMethod):
     """StyleBank (Chen et al., CVPR 2017) as a stylelab method.
 
     The style set is the datamodule's style source (every image, in the source's fixed order, or only
@@ -91,10 +81,14 @@ class StyleBank(StyleTransferMethod):
     Args:
         num_styles: Number of banks (``None``: taken from the style set when fitting starts).
         style_names: Name of each bank (filled in when fitting starts).
-        c_max: Widest channel count (paper 128; Fig. 5 also 64 and 32).
+        c_max: Widest channel count (paper 128; Fig. 5 also 64 and 32; ``backbone="own"`` only).
         kernel_size: Bank kernel size (paper 3; Fig. 3 also 7).
-        upsample: Decoder up-sampling, ``"transposed"`` (paper) or ``"nearest"`` (ports).
+        upsample: Decoder up-sampling, ``"transposed"`` (paper) or ``"nearest"`` (ports); ``"own"`` only.
         padding: ``"reflect"`` (ports; paper silent) or ``"zero"``.
+        backbone: ``"own"`` (the paper: ``E`` and ``D`` trained from scratch) or ``"vgg_r31"`` (deviation
+            for CPU budgets, :mod:`.backbone`: frozen vgg_normalised relu3_1 encoder, decoder fine-tuned from
+            the pretrained relu3_1 decoder, 256-channel banks initialised as the identity; ``c_max`` and
+            ``upsample`` do not apply).
         loss_network: ``"auto"`` (VGG-16 if its weights resolve, else the Caffe VGG-19), a weights
             registry name, or ``None`` (random VGG-16, tests only).
         content_layers: Taps of ``L_c`` (paper: relu4_2).
@@ -110,6 +104,8 @@ class StyleBank(StyleTransferMethod):
         autoencoder_branch: ``False`` trains the stylising branch only (the Fig. 6 ablation).
         schedule: ``"paper"`` (Adam 0.01, ×γ every 30k) or ``"ports"`` (Adam 1e-3, ×γ every 10k).
         lr: Overrides the schedule's learning rate.
+        autoencoder_lr: Learning rate of ``E`` and ``D`` (``None``: the same as the banks). A pretrained
+            decoder (``backbone="vgg_r31"``) is fine-tuned with a smaller rate than the fresh banks.
         lr_decay_every: Overrides the schedule's decay interval (steps).
         lr_decay_gamma: Decay factor (paper 0.8).
         style_size: Long side of the style images for their Grams (``None``: 600/512 of the training
@@ -130,6 +126,7 @@ class StyleBank(StyleTransferMethod):
         kernel_size: int = 3,
         upsample: Literal["transposed", "nearest"] = "transposed",
         padding: Literal["reflect", "zero"] = "reflect",
+        backbone: Literal["own", "vgg_r31"] = "own",
         loss_network: str | None = "auto",
         content_layers: list[str] | None = None,
         style_layers: list[str] | None = None,
@@ -143,6 +140,7 @@ class StyleBank(StyleTransferMethod):
         autoencoder_branch: bool = True,
         schedule: Literal["paper", "ports"] = "paper",
         lr: float | None = None,
+        autoencoder_lr: float | None = None,
         lr_decay_every: int | None = None,
         lr_decay_gamma: float = 0.8,
         style_size: int | None = None,
@@ -167,7 +165,7 @@ class StyleBank(StyleTransferMethod):
         n = num_styles if num_styles is not None else len(style_names or [])
         self.save_hyperparameters()
         self.automatic_optimization = False
-        self.net = StyleBankNet(n, c_max, kernel_size, upsample, padding)
+        self.net = StyleBankNet(n, c_max, kernel_size, upsample, padding, backbone)
         self.register_buffer("style_thumbnails", torch.zeros(n, 3, THUMBNAIL, THUMBNAIL))
         self.style_names: list[str] = list(style_names or [f"style_{i}" for i in range(n)])
         self.first_trainable = 0  # banks below this index are frozen (incremental training)
@@ -208,10 +206,13 @@ class StyleBank(StyleTransferMethod):
         """Configuration line for tables and logs (names the loss network that actually ran)."""
         h = self.hparams
         network = self.__dict__["_criterion"].description if "_criterion" in self.__dict__ else h.loss_network
+        if h.get("backbone", "own") == "vgg_r31":
+            autoencoder = "backbone vgg_r31 (frozen vgg_normalised relu3_1 E, D from the pretrained decoder)"
+        else:
+            autoencoder = f"C_max={h.c_max}, decoder {h.upsample}"
         return (
-            f"StyleBank C_max={h.c_max}, k={h.kernel_size}x{h.kernel_size}, {self.net.num_styles} styles, "
-            f"decoder {h.upsample}, loss network {network}, T={h.style_steps}, "
-            f"λ={h.ae_lambda} ({h.grad_rescale})"
+            f"StyleBank {autoencoder}, k={h.kernel_size}x{h.kernel_size}, {self.net.num_styles} styles, "
+            f"loss network {network}, T={h.style_steps}, λ={h.ae_lambda} ({h.grad_rescale})"
         )
 
     # ------------------------------------------------------------------ the style set
@@ -320,7 +321,13 @@ class StyleBank(StyleTransferMethod):
         if checkpoint.get("stylelab_method") != self.method_name:
             raise ValueError(f"base_checkpoint {path} was not written by StyleBank")
         base = checkpoint.get("hyper_parameters", {})
-        defaults = {"c_max": 128, "kernel_size": 3, "upsample": "transposed", "padding": "reflect"}
+        defaults = {
+            "c_max": 128,
+            "kernel_size": 3,
+            "upsample": "transposed",
+            "padding": "reflect",
+            "backbone": "own",
+        }
         wrong = {
             k: (base.get(k, d), self.hparams[k])
             for k, d in defaults.items()
@@ -350,7 +357,10 @@ class StyleBank(StyleTransferMethod):
 
     # ------------------------------------------------------------------ training (Algorithm 1)
     def configure_optimizers(self) -> Any:
-        """Adam on every trainable parameter with step decay (paper: 0.01, ×0.8 every 30k)."""
+        """Adam on every trainable parameter with step decay (paper: 0.01, ×0.8 every 30k).
+
+        With ``autoencoder_lr``, two parameter groups: the banks at ``lr``, ``E``/``D`` at ``autoencoder_lr``.
+        """
         h = self.hparams
         base_lr, every = SCHEDULES[h.schedule]
         lr = base_lr if h.lr is None else h.lr
@@ -358,7 +368,15 @@ class StyleBank(StyleTransferMethod):
         params = [p for p in self.net.parameters() if p.requires_grad]
         if not params:
             raise ValueError("StyleBank has nothing to train (every parameter is frozen)")
-        optimizer = torch.optim.Adam(params, lr=lr)
+        if h.get("autoencoder_lr") is None:
+            optimizer = torch.optim.Adam(params, lr=lr)
+        else:  # banks first: param_groups[0]["lr"] is the logged rate
+            autoencoder = {id(p) for p in self.net.autoencoder_parameters()}
+            groups = [
+                {"params": [p for p in params if id(p) not in autoencoder], "lr": lr},
+                {"params": [p for p in params if id(p) in autoencoder], "lr": h.autoencoder_lr},
+            ]
+            optimizer = torch.optim.Adam([g for g in groups if g["params"]], lr=lr)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=every, gamma=h.lr_decay_gamma)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
@@ -428,21 +446,6 @@ class StyleBank(StyleTransferMethod):
         return loss.detach()
 
     # ------------------------------------------------------------------ evaluation
-    def match_styles(self, style: Tensor) -> list[int]:
-        """Bank of each style image: the one whose 16×16 thumbnail is nearest (exact for the style set).
-
-        Args:
-            style: ``(B, 3, H, W)`` RGB [0, 1].
-
-        Returns:
-            One bank index per image.
-        """
-        if self.net.num_styles == 0:
-            raise RuntimeError("this StyleBank has no style yet: train it first")
-        thumbs = thumbnail(style.to(self.style_thumbnails)).flatten(1)
-        distance = torch.cdist(thumbs, self.style_thumbnails.flatten(1))
-        return [int(i) for i in distance.argmin(1)]
-
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Identity loss, and ``L_K`` against the pair's style image with the bank it selects."""
         content, style = batch["content"], batch["style"]
@@ -462,214 +465,6 @@ class StyleBank(StyleTransferMethod):
         self.log("val/identity", identity, batch_size=size)
 
     test_step = validation_step
-
-    # ------------------------------------------------------------------ inference
-    def resolve_style(self, style: int | str) -> int:
-        """Bank index of a style given by index (``3``, ``"3"``) or by name (exact, or file stem)."""
-        if isinstance(style, int) or (isinstance(style, str) and style.lstrip("-").isdigit()):
-            return self.net.bank.check_index(int(style))
-        names = self.style_names
-        if style in names:
-            return names.index(style)
-        stems = [Path(n).stem for n in names]
-        if style in stems:
-            return stems.index(style)
-        raise KeyError(f"unknown style {style!r}; this StyleBank has: {', '.join(names)}")
-
-    def region_masks(self, feature: Tensor, count: int, regions: str | Tensor, seed: int = 0) -> Tensor:
-        """``(B, count, h, w)`` region masks at feature resolution.
-
-        Args:
-            feature: ``(B, C, h, w)`` encoder features.
-            count: Number of styles (regions).
-            regions: ``"kmeans"`` (paper Fig. 4: K-means on L2-normalised features) or a label map
-                ``(B or 1, H', W')`` (integers; nearest-resized), or soft masks ``(B or 1, count, H', W')``
-                (floats; area-resized and renormalised).
-            seed: K-means seed.
-        """
-        size = tuple(feature.shape[-2:])
-        if isinstance(regions, str):
-            if regions != "kmeans":
-                raise ValueError(f"regions must be 'kmeans', a label map or masks; got {regions!r}")
-            labels = torch.stack([kmeans_regions(f, count, seed=seed) for f in feature])
-            return labels_to_masks(labels, count).to(feature)
-        if regions.is_floating_point():
-            if regions.dim() != 4 or regions.shape[1] != count:
-                raise ValueError(f"soft region masks must be (B, {count}, H, W), got {tuple(regions.shape)}")
-            masks = (
-                F.adaptive_avg_pool2d(regions.to(feature), size) if regions.shape[-2:] != size else regions
-            )
-            return masks / masks.sum(1, keepdim=True).clamp_min(1e-8)
-        return labels_to_masks(regions.to(feature.device), count, size).to(feature)  # type: ignore[arg-type]
-
-    def stylize(
-        self,
-        content: Tensor,
-        style: Tensor | None = None,
-        styles: Sequence[int | str] | None = None,
-        weights: Sequence[float] | None = None,
-        regions: str | Tensor | None = None,
-        kmeans_seed: int = 0,
-        **options: Any,
-    ) -> Tensor:
-        """Stylize RGB [0, 1] ``(B, 3, H, W)`` content (any size) with one style, a linear fusion or regions.
-
-        Args:
-            content: ``(B, 3, H, W)``.
-            style: Style image(s) ``(B or 1, 3, H_s, W_s)``: each selects the bank of the style-set image
-                it matches (see :meth:`match_styles`). Ignored when ``styles`` is given.
-            styles: Banks by index or name. One style: that bank. Several: with ``weights`` a linear
-                fusion (Eq. 5), with ``regions`` a region fusion (Eq. 6).
-            weights: Linear fusion weights, one per style, summing to 1.
-            regions: ``"kmeans"``, a label map ``(B or 1, H, W)`` aligned with ``content`` or soft masks
-                ``(B or 1, m, H, W)``; see :meth:`region_masks`.
-            kmeans_seed: Seed of the K-means regions.
-
-        Returns:
-            ``(B, 3, H, W)`` in [0, 1].
-        """
-        if options:
-            raise TypeError(f"StyleBank.stylize got unknown options {sorted(options)}")
-        padded, (h, w) = StyleBankNet.pad_to_multiple(content, DOWNSCALE)
-        with torch.no_grad():
-            if styles is None:
-                if style is None:
-                    raise ValueError("give a style image or styles= (bank indices or names)")
-                out = self.net(padded, self.match_styles(style))
-            else:
-                indices = [self.resolve_style(s) for s in styles]
-                if weights is not None and regions is not None:
-                    raise ValueError(
-                        "give either weights= (linear fusion) or regions= (region fusion), not both"
-                    )
-                if weights is not None:
-                    out = self.net.stylize_linear(padded, indices, weights)
-                elif regions is not None:
-                    feature = self.net.encoder(padded)
-                    if isinstance(regions, Tensor):
-                        regions = _pad_regions(regions, padded.shape[-2:])
-                    masks = self.region_masks(feature, len(indices), regions, seed=kmeans_seed)
-                    out = self.net.decoder(self.net.bank.region_fusion(feature, indices, masks))
-                elif len(indices) == 1:
-                    out = self.net(padded, indices[0])
-                else:
-                    raise ValueError(
-                        f"{len(indices)} styles: give weights= (linear fusion) or regions= (region fusion)"
-                    )
-        return out[..., :h, :w].clamp(0, 1)
-
-    # ------------------------------------------------------------------ `stylelab stylize`
-    @classmethod
-    def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """``--styles``, ``--weights``, ``--regions``, ``--kmeans-seed``."""
-        parser.add_argument(
-            "--styles",
-            nargs="+",
-            default=None,
-            help="banks by index or name; without --weights/--regions one output per style",
-        )
-        parser.add_argument(
-            "--weights",
-            nargs="+",
-            type=float,
-            default=None,
-            help="linear fusion weights, one per --styles entry, summing to 1",
-        )
-        parser.add_argument(
-            "--regions",
-            default=None,
-            help="'kmeans' (regions from encoder features) or a label mask image, one label per style",
-        )
-        parser.add_argument("--kmeans-seed", type=int, default=0, help="seed of the k-means regions")
-
-    def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:
-        """Parsed ``stylize`` options → keyword arguments of :meth:`stylize` (``regions`` still a string)."""
-        return {
-            "styles": options.styles,
-            "weights": options.weights,
-            "regions": options.regions,
-            "kmeans_seed": options.kmeans_seed,
-        }
-
-    def stylize_files(
-        self,
-        contents: list[Path],
-        styles: list[Path],
-        output: Path,
-        options: argparse.Namespace,
-        load: Callable[[Path], Tensor],
-    ) -> int:
-        """Write stylised files for ``--styles`` (single/fused/regions), ``--style`` images or every bank."""
-        from stylelab.data.image_io import save_image
-        from stylelab.data.masks import load_mask
-        from stylelab.data.transforms import resize_mask
-
-        if self.net.num_styles == 0:
-            raise SystemExit(
-                "stylelab stylize: this StyleBank has no style yet; pass --checkpoint of a trained one"
-            )
-        kwargs = self.stylize_options(options)
-        chosen, weights, regions = kwargs["styles"], kwargs["weights"], kwargs["regions"]
-        if chosen is None and (weights is not None or regions is not None):
-            raise SystemExit("stylelab stylize: --weights/--regions need --styles")
-        if chosen is None and styles:
-            return super().stylize_files(contents, styles, output, options, load)
-        jobs: list[tuple[str, dict[str, Any]]]
-        names = chosen if chosen is not None else [str(i) for i in range(self.net.num_styles)]
-        try:
-            indices = [self.resolve_style(s) for s in names]
-        except (KeyError, IndexError) as error:
-            raise SystemExit(f"stylelab stylize: {error}") from error
-        stems = [_safe(Path(self.style_names[i]).stem) for i in indices]
-        if weights is not None:
-            tag = "fusion_" + "_".join(f"{s}-{w:g}" for s, w in zip(stems, weights, strict=False))
-            jobs = [(tag, {"styles": indices, "weights": weights})]
-        elif regions is not None:
-            jobs = [("regions_" + "_".join(stems), {"styles": indices, "regions": regions})]
-        else:
-            jobs = [(stem, {"styles": [i]}) for stem, i in zip(stems, indices, strict=True)]
-        written = 0
-        for content_path in contents:
-            try:
-                content = load(content_path)
-            except UnreadableImageError as error:
-                print(f"skipped content {content_path}: {error}")
-                continue
-            for tag, job in jobs:
-                job = dict(job, kmeans_seed=kwargs["kmeans_seed"])
-                if isinstance(job.get("regions"), str) and job["regions"] != "kmeans":
-                    labels = load_mask(job["regions"])
-                    job["regions"] = resize_mask(labels, tuple(content.shape[-2:]))[None]
-                try:
-                    result = self.stylize(content, **job)
-                except ValueError as error:
-                    raise SystemExit(f"stylelab stylize: {error}") from error
-                target = output / f"{content_path.stem}__{tag}.png"
-                save_image(result[0].cpu(), target)
-                written += 1
-                print(f"wrote {target}")
-        print(f"{written} image(s) written to {output}")
-        return 0 if written else 1
-
-
-def _pad_regions(regions: Tensor, size: Sequence[int]) -> Tensor:
-    """Pad a label map ``(B, H, W)`` or soft masks ``(B, m, H, W)`` to the padded content ``size``.
-
-    Bottom/right edge replication, like :meth:`StyleBankNet.pad_to_multiple` pads the content.
-    """
-    h, w = regions.shape[-2:]
-    ph, pw = size[0] - h, size[1] - w
-    if ph < 0 or pw < 0:
-        raise ValueError(f"region masks are {h}x{w} but the content is smaller ({size[0]}x{size[1]} padded)")
-    if ph == 0 and pw == 0:
-        return regions
-    if regions.is_floating_point():
-        return F.pad(regions, (0, pw, 0, ph), mode="replicate")
-    return F.pad(regions[:, None].double(), (0, pw, 0, ph), mode="replicate")[:, 0].round().long()
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
 
 __all__ = ["LOSS_WEIGHTS", "SCHEDULES", "StyleBank"]
