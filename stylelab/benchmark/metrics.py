@@ -23,8 +23,10 @@ import torch
 from torch import Tensor
 
 from stylelab.backbones import WeightsNotFoundError
-from stylelab.metrics import cfsd, lpips, ssim, style_loss
+from stylelab.metrics import DEFAULT_STYLE_LAYERS, cfsd, default_vgg_encoder, lpips, ssim
+from stylelab.metrics.encoder import deepest_layer
 from stylelab.metrics.quality import resize_square
+from stylelab.metrics.style_loss import DEFAULT_WEIGHTS, style_loss_from_features
 
 #: Column names each configured metric adds (in this order).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -83,23 +85,49 @@ def cell_metrics(
     out, cont, sty = (resize_square(x.float().cpu(), eval_size) for x in (output, content, style))
     values: dict[str, float | None] = {c: None for c in metric_columns(metrics)}
     notes: dict[str, str] = {}
+    features = _StyleFeatures(out, cont, sty, [m for m in metrics if m in ("gram", "mean_std")])
     for metric in metrics:
         if metric not in COLUMNS:
             continue
         try:
-            values.update(_compute(metric, out, cont, sty, cfsd_weights))
+            values.update(_compute(metric, out, cont, features, cfsd_weights))
         except (WeightsNotFoundError, KeyError) as error:
             notes[metric] = _mark(error)
     return values, notes
 
 
-def _compute(metric: str, out: Tensor, cont: Tensor, sty: Tensor, cfsd_weights: str) -> dict[str, Any]:
+class _StyleFeatures:
+    """Caffe VGG-19 q8 features of output, content and style, encoded once for every style variant.
+
+    :func:`stylelab.metrics.style_loss` encodes both of its images on every call; the benchmark needs
+    four losses per cell, so it encodes the three images once (to the deepest layer any variant needs)
+    and applies the same feature-level definition (:func:`style_loss_from_features`, same defaults).
+    """
+
+    def __init__(self, out: Tensor, cont: Tensor, sty: Tensor, variants: list[str]) -> None:
+        self.layers = sorted({layer for v in variants for layer in DEFAULT_STYLE_LAYERS[v]})
+        self.images = (out, cont, sty)
+        self._features: tuple[dict[str, Tensor], ...] | None = None
+
+    def get(self) -> tuple[dict[str, Tensor], ...]:
+        """``(output, content, style)`` feature dicts (built on first use)."""
+        if self._features is None:
+            encoder = default_vgg_encoder(DEFAULT_WEIGHTS, deepest_layer(self.layers))
+            self._features = tuple(encoder(x, self.layers) for x in self.images)
+        return self._features
+
+
+def _compute(
+    metric: str, out: Tensor, cont: Tensor, features: _StyleFeatures, cfsd_weights: str
+) -> dict[str, Any]:
     if metric == "ssim":
         return {"ssim": float(ssim(out, cont))}
     if metric == "lpips":
         return {"lpips": float(lpips(out, cont))}
     if metric == "cfsd":
         return {"cfsd": float(cfsd(out, cont, weights=cfsd_weights))}
-    loss = float(style_loss(out, sty, metric))  # type: ignore[arg-type]
-    own = float(style_loss(cont, sty, metric))  # type: ignore[arg-type]
+    out_f, cont_f, sty_f = features.get()
+    layers = DEFAULT_STYLE_LAYERS[metric]
+    loss = float(style_loss_from_features(out_f, sty_f, metric, layers))  # type: ignore[arg-type]
+    own = float(style_loss_from_features(cont_f, sty_f, metric, layers))  # type: ignore[arg-type]
     return {f"{metric}_loss": loss, f"{metric}_content_loss": own, f"{metric}_ratio": loss / max(own, 1e-12)}
