@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from stylelab.ops import instance_normalize
+
 PaddingMode = Literal["reflect", "replicate", "zeros"]
 
 
@@ -86,24 +88,41 @@ class StyleKernelGenerator(nn.Module):
     convolution layers"]. The output bias starts at the identity filter (centre taps 1, others 0, ``B = 0``)
     so the dynamic convolution initially passes its input through [proposal].
 
+    ``moment_skip=True`` (stylelab option, not in the paper) makes the two convs predict *residuals* on top
+    of given style moments ``(mu, sigma)`` (``StyleKernelNet``'s ``kernel_skip``: the style feature's
+    channel mean and standard deviation, or their attention-weighted, per-position versions): the convs see
+    the instance-normalised ``IN(Z_cs)`` and their outputs ``(dF1, dF2, dB)`` are scale-free, the kernels
+    being ``F1 = delta + dF1``, ``F2 = sigma (delta + dF2)``, ``B = mu + sigma dB``. The output conv's weights
+    start at zero and its bias at ``F1``'s centre tap 1 (everything else 0), so at initialisation the dynamic
+    convolution of the instance-normalised content is ``sigma * x + mu``: AdaIN (global moments) or an
+    AdaAttN-like per-position AdaIN, which a pretrained decoder already turns into a stylised image. (On the
+    raw ``Z_cs`` of a VGG layer, O(10-100) activations make one Adam step of the zero-initialised output conv
+    move the kernels by O(1): the normalisation keeps the first steps small.)
+
     Args:
         channels: ``C`` (channels of ``Z_cs`` and of the convolved feature).
         kernel_size: ``k`` (odd; paper 3).
         hidden: Width of the first conv (default ``C``).
         identity_init: Start from identity filters (otherwise PyTorch's default bias init).
+        moment_skip: Predict residuals on the moment skip above (``forward`` then needs ``moments``).
 
     Shapes:
         ``(B, C, H, W)`` → ``F1, F2``: ``(B, C, k, H, W)``, ``B``: ``(B, C, H, W)``.
     """
 
     def __init__(
-        self, channels: int, kernel_size: int = 3, hidden: int | None = None, identity_init: bool = True
+        self,
+        channels: int,
+        kernel_size: int = 3,
+        hidden: int | None = None,
+        identity_init: bool = True,
+        moment_skip: bool = False,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd number; got {kernel_size}")
         hidden = hidden or channels
-        self.channels, self.kernel_size = channels, kernel_size
+        self.channels, self.kernel_size, self.moment_skip = channels, kernel_size, moment_skip
         self.net = nn.Sequential(
             nn.Conv2d(channels, hidden, 3, padding=1, padding_mode="reflect"),
             nn.ReLU(),
@@ -114,13 +133,37 @@ class StyleKernelGenerator(nn.Module):
             assert isinstance(last, nn.Conv2d)
             init = torch.zeros(channels, 2 * kernel_size + 1)
             init[:, kernel_size // 2] = 1.0
-            init[:, kernel_size + kernel_size // 2] = 1.0
+            if not moment_skip:  # with the skip, F2's centre comes from sigma
+                init[:, kernel_size + kernel_size // 2] = 1.0
             with torch.no_grad():
                 last.bias.copy_(init.flatten())
+                if moment_skip:
+                    last.weight.zero_()
 
-    def forward(self, aligned: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``(F1, F2, B)`` for ``Z_cs`` ``(B, C, H, W)``."""
+    def forward(
+        self, aligned: Tensor, moments: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``(F1, F2, B)`` for ``Z_cs`` ``(B, C, H, W)``.
+
+        Args:
+            aligned: ``Z_cs`` ``(B, C, H, W)``.
+            moments: With ``moment_skip`` only (required): ``(mu, sigma)``, each ``(B, C, H, W)`` or
+                ``(B, C, 1, 1)``.
+
+        Raises:
+            ValueError: ``moments`` missing with ``moment_skip`` or given without it.
+        """
+        if self.moment_skip != (moments is not None):
+            raise ValueError("moments must be given exactly when the generator has moment_skip=True")
         b, _, h, w = aligned.shape
         k = self.kernel_size
-        out = self.net(aligned).view(b, self.channels, 2 * k + 1, h, w)
-        return out[:, :, :k], out[:, :, k : 2 * k], out[:, :, 2 * k]
+        source = aligned if moments is None else instance_normalize(aligned, unbiased=False)
+        out = self.net(source).view(b, self.channels, 2 * k + 1, h, w)
+        vertical, horizontal, bias = out[:, :, :k], out[:, :, k : 2 * k], out[:, :, 2 * k]
+        if moments is not None:
+            mean, spread = moments
+            centre = torch.zeros(k, dtype=out.dtype, device=out.device)
+            centre[k // 2] = 1.0
+            horizontal = spread.unsqueeze(2) * (horizontal + centre.view(1, 1, k, 1, 1))
+            bias = mean + spread * bias
+        return vertical, horizontal, bias

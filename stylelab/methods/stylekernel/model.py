@@ -8,6 +8,14 @@ Pipeline (paper Fig. 2)::
     Zbar_cs = GS(IN(Z_c)) *dyn (F1, F2) + B          group shuffle, dynamic separable conv (Eq. 6)
     I_cs = D(Zbar_cs)                                mirrored VGG decoder [proposal]
 
+CPU-budget options (stylelab, not the paper; the zoo recipe ``configs/zoo/stylekernel.yaml``):
+``decoder_init="pretrained_r31"`` works at relu3_1 of the shipped exact vgg_normalised encoder and starts
+the decoder from the shipped pretrained relu3_1 decoder; ``kernel_skip`` makes SKG predict residuals on
+``sigma * IN(Z_c) + mu`` (see :class:`StyleKernelGenerator`) with the style's channel moments
+(``"style_moments"``: AdaIN at initialisation, and ``transfer(Z_c, Z_c) = Z_c``) or attention-weighted
+per-position moments (``"attention_moments"``: SAE also aggregates ``Z_s^2``), so training starts from a
+stylisation instead of noise.
+
 ``architecture="sanet"`` swaps SAE + SKG for a plain SANet-style attention (learned 1x1 projections of
 the instance-normalised features, dot-product softmax, ``Z_c + conv(attention output)``), with or without
 CGM: the paper's Fig. 8 plug-in experiment.
@@ -26,9 +34,13 @@ from stylelab.backbones import VGGEncoder
 from stylelab.methods.stylekernel.attention import AttentionStats, ContentGate, GateConfig, gated_attention
 from stylelab.methods.stylekernel.kernels import PaddingMode, StyleKernelGenerator, dynamic_separable_conv
 from stylelab.nn import MirroredVGGDecoder
+from stylelab.nn.pretrained_r31 import ENCODER_WEIGHTS as R31_ENCODER_WEIGHTS
+from stylelab.nn.pretrained_r31 import r31_decoder
 from stylelab.ops import group_shuffle, instance_normalize
 
 Architecture = Literal["style_kernel", "sanet"]
+DecoderInit = Literal["random", "pretrained_r31"]
+KernelSkip = Literal["none", "style_moments", "attention_moments"]
 _WIDTHS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
 
 
@@ -40,11 +52,14 @@ class Transfer:
         feature: Feature fed to the decoder, ``(B, C, H_c, W_c)`` (SK: ``Zbar_cs``).
         aligned: Attention output ``Z_cs``, ``(B, C, H_c, W_c)``.
         stats: Attention diagnostics (CGM kept fraction, empty rows, chunks).
+        moments: The skip's style ``(mean, std)``, ``(B, C, H_c, W_c)`` or ``(B, C, 1, 1)``
+            (``kernel_skip`` other than ``"none"``, else None).
     """
 
     feature: Tensor
     aligned: Tensor
     stats: AttentionStats
+    moments: tuple[Tensor, Tensor] | None = None
 
 
 class SANetAttention(nn.Module):
@@ -104,6 +119,20 @@ class StyleKernelNet(nn.Module):
             ``nn.InstanceNorm2d``).
         decoder_upsample: ``"nearest"`` (AdaIN/SANet decoders) or ``"bilinear"``.
         chunk_elements: Attention entries alive at once per sample (memory bound; ``None``: no chunks).
+        decoder_init: ``"random"`` (paper) or ``"pretrained_r31"``: the shipped relu3_1 decoder (needs
+            ``encoder_arch="vgg19"``, ``encoder_weights="vgg19_normalised_r31"``, ``feature_layer="relu3_1"``,
+            ``decoder_upsample="nearest"``); it stays trainable.
+        kernel_skip: ``"none"`` (paper), ``"style_moments"`` or ``"attention_moments"``: SKG predicts
+            residuals on ``sigma * x + mu`` with the style feature's channel mean and standard deviation
+            (biased), or the attention-weighted ones (``mu = Z_cs``) (style-kernel architecture only; meant
+            with ``group_shuffle=False``).
+        moment_eps: Variance epsilon of ``sigma``.
+
+    The ``vgg19_normalised_r31`` encoder is built as its weights were trained (reflection padding), so
+    ``encoder_last_tap`` must then be at most ``relu3_1``.
+
+    Raises:
+        ValueError: Unknown layer, architecture, decoder init or skip, or inconsistent options.
     """
 
     def __init__(
@@ -135,6 +164,9 @@ class StyleKernelNet(nn.Module):
         norm_eps: float = 1e-5,
         decoder_upsample: Literal["nearest", "bilinear"] = "nearest",
         chunk_elements: int | None = 2**24,
+        decoder_init: DecoderInit = "random",
+        kernel_skip: KernelSkip = "none",
+        moment_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         if feature_layer not in _WIDTHS:
@@ -144,7 +176,19 @@ class StyleKernelNet(nn.Module):
         channels = _WIDTHS[feature_layer]
         if group_shuffle and channels % shuffle_groups:
             raise ValueError(f"shuffle_groups={shuffle_groups} must divide the {channels} feature channels")
-        self.encoder = VGGEncoder(encoder_arch, weights=encoder_weights, last_tap=encoder_last_tap)
+        _check_budget_options(
+            architecture,
+            encoder_arch,
+            encoder_weights,
+            feature_layer,
+            decoder_upsample,
+            decoder_init,
+            kernel_skip,
+        )
+        padding = "reflect" if encoder_weights == R31_ENCODER_WEIGHTS else "zero"
+        self.encoder = VGGEncoder(
+            encoder_arch, weights=encoder_weights, last_tap=encoder_last_tap, padding=padding
+        )
         self.encoder.index_of(feature_layer)  # raises if the encoder stops before the feature layer
         self.feature_layer = feature_layer
         self.architecture = architecture
@@ -166,7 +210,7 @@ class StyleKernelNet(nn.Module):
             else:
                 self.register_buffer("alpha", alpha_tensor)
             self.kernels: StyleKernelGenerator | None = StyleKernelGenerator(
-                channels, kernel_size, skg_hidden
+                channels, kernel_size, skg_hidden, moment_skip=kernel_skip != "none"
             )
             self.sanet: SANetAttention | None = None
         else:
@@ -177,7 +221,12 @@ class StyleKernelNet(nn.Module):
         self.shuffle_groups = shuffle_groups
         self.kernel_padding: PaddingMode = kernel_padding
         self.norm_eps = norm_eps
-        self.decoder = MirroredVGGDecoder(feature_layer, padding="reflect", upsample=decoder_upsample)
+        self.kernel_skip = kernel_skip
+        self.moment_eps = moment_eps
+        if decoder_init == "pretrained_r31":
+            self.decoder = r31_decoder(pretrained=True)
+        else:
+            self.decoder = MirroredVGGDecoder(feature_layer, padding="reflect", upsample=decoder_upsample)
 
     # ------------------------------------------------------------------ pieces
     def encode(self, image: Tensor) -> Tensor:
@@ -185,7 +234,11 @@ class StyleKernelNet(nn.Module):
         return self.encoder(image, [self.feature_layer])[self.feature_layer]
 
     def align(self, content_feat: Tensor, style_feat: Tensor) -> tuple[Tensor, AttentionStats]:
-        """SAE (+ CGM): ``Z_cs`` ``(B, C, H_c, W_c)`` from ``Z_c`` and ``Z_s`` ``(B, C, H_s, W_s)``."""
+        """SAE (+ CGM): ``Z_cs`` ``(B, C, H_c, W_c)`` from ``Z_c`` and ``Z_s`` ``(B, C, H_s, W_s)``.
+
+        With ``kernel_skip="attention_moments"`` the values are ``[Z_s, Z_s^2]`` and the result has ``2C``
+        channels (the attention-weighted first and second moments; see :meth:`transfer`).
+        """
         b, c, h, w = content_feat.shape
         lam = beta = None
         if self.gate is not None:
@@ -196,6 +249,8 @@ class StyleKernelNet(nn.Module):
             query = F.normalize(content_feat.flatten(2), dim=1)
             key = F.normalize(style_feat.flatten(2), dim=1)
             value = style_feat.flatten(2)
+            if self.kernel_skip == "attention_moments":
+                value = torch.cat([value, value.square()], dim=1)
         aligned, stats = gated_attention(
             query, key, value, self.alpha, lam, beta, self.gate_config, self.chunk_elements
         )
@@ -214,11 +269,18 @@ class StyleKernelNet(nn.Module):
         if self.sanet is not None:
             return Transfer(content_feat + self.sanet.out(aligned), aligned, stats)
         assert self.kernels is not None
-        vertical, horizontal, bias = self.kernels(aligned)
+        moments = None
+        if self.kernel_skip == "attention_moments":
+            aligned, second = aligned.chunk(2, dim=1)
+            moments = (aligned, ((second - aligned.square()).clamp_min(0) + self.moment_eps).sqrt())
+        elif self.kernel_skip == "style_moments":
+            variance = style_feat.var(dim=(2, 3), keepdim=True, unbiased=False)
+            moments = (style_feat.mean(dim=(2, 3), keepdim=True), (variance + self.moment_eps).sqrt())
+        vertical, horizontal, bias = self.kernels(aligned, moments)
         feature = dynamic_separable_conv(
             self.prepare_content(content_feat), vertical, horizontal, bias, self.kernel_padding
         )
-        return Transfer(feature, aligned, stats)
+        return Transfer(feature, aligned, stats, moments)
 
     def forward(self, content: Tensor, style: Tensor) -> Tensor:
         """Stylize RGB [0,1] ``(B, 3, H, W)`` content with ``(B|1, 3, H_s, W_s)`` style; unclamped RGB."""
@@ -227,3 +289,30 @@ class StyleKernelNet(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Every parameter except the frozen encoder's."""
         return [p for p in self.parameters() if p.requires_grad]
+
+
+def _check_budget_options(
+    architecture: str,
+    encoder_arch: str,
+    encoder_weights: str | None,
+    feature_layer: str,
+    decoder_upsample: str,
+    decoder_init: str,
+    kernel_skip: str,
+) -> None:
+    """Reject unknown or inconsistent ``decoder_init`` / ``kernel_skip`` settings (see the class doc)."""
+    if decoder_init not in ("random", "pretrained_r31"):
+        raise ValueError(f"decoder_init must be 'random' or 'pretrained_r31'; got {decoder_init!r}")
+    if kernel_skip not in ("none", "style_moments", "attention_moments"):
+        raise ValueError(
+            f"kernel_skip must be 'none', 'style_moments' or 'attention_moments'; got {kernel_skip!r}"
+        )
+    if kernel_skip != "none" and architecture != "style_kernel":
+        raise ValueError(f"kernel_skip={kernel_skip!r} needs architecture='style_kernel'")
+    wanted = ("vgg19", R31_ENCODER_WEIGHTS, "relu3_1", "nearest")
+    got = (encoder_arch, encoder_weights, feature_layer, decoder_upsample)
+    if decoder_init == "pretrained_r31" and got != wanted:
+        raise ValueError(
+            "decoder_init='pretrained_r31' inverts relu3_1 of the vgg_normalised encoder: set encoder_arch, "
+            f"encoder_weights, feature_layer, decoder_upsample to {wanted}; got {got}"
+        )

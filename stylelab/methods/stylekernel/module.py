@@ -1,4 +1,8 @@
-"""Lightning plumbing for dynamic style kernels: manual G/D optimisation, D updated every 2nd G step."""
+"""Lightning plumbing for dynamic style kernels: manual G/D optimisation, D updated every 2nd G step.
+
+With ``adv_weight = 0`` and no feature matching, no discriminator is built and every optimizer step is a
+generator step (the zoo's CPU recipe).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from stylelab.methods.stylekernel.objective import (
     generator_objective,
 )
 from stylelab.nn.discriminator import MultiScaleDiscriminator, lsgan_discriminator_loss
+from stylelab.nn.pretrained_r31 import ENCODER_WEIGHTS as R31_ENCODER_WEIGHTS
 
 
 class StyleKernel(StyleTransferMethod):
@@ -57,7 +62,11 @@ class StyleKernel(StyleTransferMethod):
         kernel_padding: Padding of the dynamic convolution.
         decoder_upsample: Decoder upsampling.
         chunk_elements: Attention entries alive at once (per sample).
-        adv_weight: ``lambda_adv``.
+        decoder_init: ``"random"`` (paper) or ``"pretrained_r31"`` (the shipped relu3_1 decoder; needs the
+            ``vgg19`` / ``vgg19_normalised_r31`` / ``relu3_1`` encoder) [CPU-budget option].
+        kernel_skip: ``"none"`` (paper), ``"style_moments"`` or ``"attention_moments"``: SKG predicts
+            residuals on AdaIN-like kernels, see :class:`StyleKernelNet` [CPU-budget option].
+        adv_weight: ``lambda_adv``; 0 (with ``feature_matching_weight`` 0) builds no discriminator.
         rec_weight: ``lambda_rec``.
         rec_pixel_weight: ``lambda_rec1``.
         rec_feature_weight: ``lambda_rec2``.
@@ -81,6 +90,9 @@ class StyleKernel(StyleTransferMethod):
         d_every: Discriminator update after every ``d_every`` generator updates (paper 2).
         lr: Adam learning rate of the generator (paper 1e-4).
         d_lr: Discriminator learning rate (None: ``lr``).
+        decoder_lr: Learning rate of the decoder (None: ``lr``); a pretrained decoder wants less: Adam's
+            first, sign-like steps of ``1e-4`` on every weight wreck the pretrained relu3_1 decoder's
+            reconstruction [CPU-budget option].
         g_betas: Adam betas of the generator.
         d_betas: Adam betas of the discriminator (IEC: 0.5, 0.999).
         lr_decay: Inverse-time decay ``lr / (1 + lr_decay * step)`` (IEC 5e-5; 0 disables).
@@ -116,6 +128,8 @@ class StyleKernel(StyleTransferMethod):
         kernel_padding: Literal["reflect", "replicate", "zeros"] = "reflect",
         decoder_upsample: Literal["nearest", "bilinear"] = "nearest",
         chunk_elements: int | None = 2**24,
+        decoder_init: Literal["random", "pretrained_r31"] = "random",
+        kernel_skip: Literal["none", "style_moments", "attention_moments"] = "none",
         adv_weight: float = 1.0,
         rec_weight: float = 1.0,
         rec_pixel_weight: float = 20.0,
@@ -138,6 +152,7 @@ class StyleKernel(StyleTransferMethod):
         d_every: int = 2,
         lr: float = 1e-4,
         d_lr: float | None = None,
+        decoder_lr: float | None = None,
         g_betas: list[float] | None = None,
         d_betas: list[float] | None = None,
         lr_decay: float = 5e-5,
@@ -148,10 +163,37 @@ class StyleKernel(StyleTransferMethod):
             raise ValueError(f"d_every must be >= 1; got {d_every}")
         self.save_hyperparameters()
         self.automatic_optimization = False
+        self.objective = ObjectiveConfig(
+            weights=LossWeights(
+                adv=adv_weight,
+                rec=rec_weight,
+                rec_pixel=rec_pixel_weight,
+                rec_feature=rec_feature_weight,
+                content=content_weight,
+                style=style_weight,
+                remd=remd_weight,
+                feature_matching=feature_matching_weight,
+            ),
+            style_loss=style_loss,
+            style_layers=tuple(style_layers or STYLE_LAYERS),
+            content_layers=tuple(content_layers or CONTENT_LAYERS),
+            reconstruction_layers=tuple(reconstruction_layers or RECONSTRUCTION_LAYERS),
+            rec_distance=rec_distance,
+            remd_operands=remd_operands,
+            remd_layers=tuple(remd_layers or REMD_LAYERS),
+            remd_samples=remd_samples,
+        )
+        taps = self.objective.taps(feature_layer)  # shallow to deep: the encoder is built up to taps[-1]
+        if encoder_weights == R31_ENCODER_WEIGHTS and taps[-1] not in ("relu1_1", "relu2_1", "relu3_1"):
+            raise ValueError(
+                f"{R31_ENCODER_WEIGHTS} stops at relu3_1 but the losses need {taps}: set style_layers, "
+                "content_layers, reconstruction_layers and remd_layers to taps up to relu3_1"
+            )
         self.net = StyleKernelNet(
             encoder_arch=encoder_arch,
             encoder_weights=encoder_weights,
             feature_layer=feature_layer,
+            encoder_last_tap=taps[-1],
             architecture=architecture,
             alpha=alpha,
             learn_alpha=learn_alpha,
@@ -174,28 +216,14 @@ class StyleKernel(StyleTransferMethod):
             kernel_padding=kernel_padding,
             decoder_upsample=decoder_upsample,
             chunk_elements=chunk_elements,
+            decoder_init=decoder_init,
+            kernel_skip=kernel_skip,
         )
-        self.objective = ObjectiveConfig(
-            weights=LossWeights(
-                adv=adv_weight,
-                rec=rec_weight,
-                rec_pixel=rec_pixel_weight,
-                rec_feature=rec_feature_weight,
-                content=content_weight,
-                style=style_weight,
-                remd=remd_weight,
-                feature_matching=feature_matching_weight,
-            ),
-            style_loss=style_loss,
-            style_layers=tuple(style_layers or STYLE_LAYERS),
-            content_layers=tuple(content_layers or CONTENT_LAYERS),
-            reconstruction_layers=tuple(reconstruction_layers or RECONSTRUCTION_LAYERS),
-            rec_distance=rec_distance,
-            remd_operands=remd_operands,
-            remd_layers=tuple(remd_layers or REMD_LAYERS),
-            remd_samples=remd_samples,
-        )
-        self.discriminator = MultiScaleDiscriminator(disc_scales, base_width=disc_width, n_layers=disc_layers)
+        self.discriminator: MultiScaleDiscriminator | None = None
+        if adv_weight > 0 or feature_matching_weight > 0:
+            self.discriminator = MultiScaleDiscriminator(
+                disc_scales, base_width=disc_width, n_layers=disc_layers
+            )
         self.register_buffer("generator_steps", torch.zeros((), dtype=torch.long))
 
     # ------------------------------------------------------------------ inference
@@ -208,7 +236,23 @@ class StyleKernel(StyleTransferMethod):
             cgm = f"CGM ({h.gate}, {h.threshold_stat})" if h.cgm else "no CGM"
             shuffle = f"GS g={h.shuffle_groups}" if h.group_shuffle else "no GS"
             core = f"SK k={h.kernel_size}, {cgm}, {shuffle}"
-        return f"{core}; {h.encoder_arch} {h.encoder_weights or 'random'} {h.feature_layer}"
+        extras = ""
+        if h.get("decoder_init", "random") != "random":
+            extras += f", decoder from {h.decoder_init}"
+        if h.get("kernel_skip", "none") != "none":
+            extras += f", kernel skip {h.kernel_skip}"
+        return f"{core}; {h.encoder_arch} {h.encoder_weights or 'random'} {h.feature_layer}{extras}"
+
+    @classmethod
+    def from_stylize_options(cls, options: argparse.Namespace) -> StyleTransferMethod:
+        """The shipped zoo model (``load_zoo_method("stylekernel")``) when no ``--checkpoint`` is given.
+
+        Raises:
+            FileNotFoundError: The zoo ships no stylekernel weights (the message says how to train them).
+        """
+        from stylelab.zoo import load_zoo_method
+
+        return load_zoo_method("stylekernel")
 
     @classmethod
     def add_stylize_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -242,14 +286,15 @@ class StyleKernel(StyleTransferMethod):
     # ------------------------------------------------------------------ training
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """One generator update; one discriminator update after every ``d_every`` generator updates."""
-        opt_g, opt_d = self.optimizers()  # type: ignore[misc]
-        sched_g, sched_d = self.lr_schedulers()  # type: ignore[misc]
+        optimizers, schedulers = self.optimizers(), self.lr_schedulers()
+        opt_g, opt_d = optimizers if isinstance(optimizers, list) else (optimizers, None)
+        sched_g, sched_d = schedulers if isinstance(schedulers, list) else (schedulers, None)
         content, style = batch["content"], batch["style"]
-        use_adv = self.hparams.adv_weight > 0
+        use_adv = self.hparams.adv_weight > 0 and self.discriminator is not None
 
         self.toggle_optimizer(opt_g)
         matching = None
-        if self.objective.weights.feature_matching:
+        if self.objective.weights.feature_matching and self.discriminator is not None:
             matching = partial(feature_matching_loss, self.discriminator)
         step = generator_objective(
             self.net,
@@ -273,7 +318,8 @@ class StyleKernel(StyleTransferMethod):
         self.untoggle_optimizer(opt_g)
         self.generator_steps += 1
 
-        if use_adv and int(self.generator_steps) % self.hparams.d_every == 0:
+        if use_adv and opt_d is not None and int(self.generator_steps) % self.hparams.d_every == 0:
+            assert self.discriminator is not None and sched_d is not None
             self.toggle_optimizer(opt_d)
             fake = step.output.detach()
             loss_d = lsgan_discriminator_loss(self.discriminator(style), self.discriminator(fake))
@@ -297,19 +343,24 @@ class StyleKernel(StyleTransferMethod):
     test_step = validation_step
 
     def configure_optimizers(self) -> Any:
-        """Adam for G (every trainable non-encoder parameter) and D, each with inverse-time decay."""
+        """Adam for G (every trainable non-encoder parameter) and D (if any), with inverse-time decay."""
         h = self.hparams
-        opt_g = torch.optim.Adam(
-            self.net.trainable_parameters(), lr=h.lr, betas=tuple(h.g_betas or (0.9, 0.999))
-        )
-        opt_d = torch.optim.Adam(
-            self.discriminator.parameters(), lr=h.d_lr or h.lr, betas=tuple(h.d_betas or (0.5, 0.999))
-        )
+        decoder = {id(p) for p in self.net.decoder.parameters()}
+        groups = [{"params": [p for p in self.net.trainable_parameters() if id(p) not in decoder]}]
+        groups.append({"params": [p for p in self.net.decoder.parameters() if p.requires_grad]})
+        if h.get("decoder_lr") is not None:
+            groups[1]["lr"] = h.decoder_lr
+        opt_g = torch.optim.Adam(groups, lr=h.lr, betas=tuple(h.g_betas or (0.9, 0.999)))
         decay = h.lr_decay
 
         def schedule(step: int) -> float:
             return 1.0 / (1.0 + decay * step)
 
         sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, schedule)
+        if self.discriminator is None:
+            return [opt_g], [sched_g]
+        opt_d = torch.optim.Adam(
+            self.discriminator.parameters(), lr=h.d_lr or h.lr, betas=tuple(h.d_betas or (0.5, 0.999))
+        )
         sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, schedule)
         return [opt_g, opt_d], [sched_g, sched_d]
