@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import inspect
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,19 +73,34 @@ def _zoo_budget(name: str) -> str:
     return "see zoo record" if record else "-"
 
 
-def _zoo_resolves(name: str) -> bool:
-    from stylelab.backbones import WeightsNotFoundError, resolve_weights
+@contextlib.contextmanager
+def _recording_zoo_loads(loaded: list[str]) -> Iterator[None]:
+    """Record the files :func:`stylelab.zoo.checkpoint.load_zoo_checkpoint` reads inside the block.
 
+    ``from_stylize_options`` of a method may load a zoo file or fall back to other weights without
+    saying so; the benchmark needs to know which happened to label the row.
+    """
+    import stylelab.zoo.checkpoint as zoo_checkpoint
+
+    original = zoo_checkpoint.load_zoo_checkpoint
+
+    def recording(path: Any, **overrides: Any) -> Any:
+        model = original(path, **overrides)
+        loaded.append(str(path))
+        return model
+
+    zoo_checkpoint.load_zoo_checkpoint = recording  # type: ignore[assignment]
     try:
-        resolve_weights(f"zoo_{name}")
-    except (KeyError, WeightsNotFoundError):
-        return False
-    return True
+        yield
+    finally:
+        zoo_checkpoint.load_zoo_checkpoint = original  # type: ignore[assignment]
 
 
-def _default_source(name: str, options: argparse.Namespace) -> tuple[str, str]:
-    """``(weights, budget)`` of ``from_stylize_options`` per method (what each loads by default)."""
+def _default_source(name: str, options: argparse.Namespace, zoo_files: list[str]) -> tuple[str, str]:
+    """``(weights, budget)`` of what ``from_stylize_options`` built (``zoo_files``: zoo files it read)."""
     decoder = getattr(options, "decoder", None)
+    if zoo_files:
+        return f"zoo: {Path(zoo_files[-1]).name}", _zoo_budget(name)
     if name == "pcakd":
         student = getattr(options, "student", "") or ""
         if student.startswith("official"):
@@ -93,13 +109,9 @@ def _default_source(name: str, options: argparse.Namespace) -> tuple[str, str]:
     if name in ("wct", "knowledge"):
         return "pretrained", "none (shipped relu3_1 pair, no training)"
     if name in ("adain", "ift"):
-        if decoder == "pretrained_r31" or not _zoo_resolves(name):
-            note = "" if decoder == "pretrained_r31" else " (no zoo file)"
-            return f"pretrained{note}", "none (shipped relu3_1 pair, no training)"
-        return "zoo", _zoo_budget(name)
-    if name == "stylebank":
-        return "zoo", _zoo_budget(name)
-    return "untrained (default constructor)", "none"
+        note = "" if decoder == "pretrained_r31" else " (no zoo file)"
+        return f"pretrained{note}", "none (shipped relu3_1 pair, no training)"
+    return "default constructor (untrained unless it ships weights)", "none"
 
 
 def stylize_kwargs(method: Any, options: argparse.Namespace) -> dict[str, Any]:
@@ -136,9 +148,11 @@ class BenchMethod:
             else:
                 cls = method_class(str(entry.name))
                 options = self._parse(cls, entry.args)
-                with contextlib.redirect_stderr(io.StringIO()):  # fallback notes go into the label
+                zoo_files: list[str] = []
+                # fallback notes go into the label
+                with contextlib.redirect_stderr(io.StringIO()), _recording_zoo_loads(zoo_files):
                     self.model = cls.from_stylize_options(options)
-                weights, budget = _default_source(cls.method_name, options)
+                weights, budget = _default_source(cls.method_name, options, zoo_files)
             self.model = self.model.to(device).eval()
             self.kwargs = stylize_kwargs(self.model, options)
         except MethodUnavailable:

@@ -125,7 +125,9 @@ def git_commit() -> str:
 
 
 def _cell(value: Any, mark: str = "n/a") -> str:
-    return mark if value is None or value == "" else _format(value)
+    if value is None or value == "":
+        return mark
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def to_markdown(rows: list[dict[str, Any]], config: BenchmarkConfig, device: str) -> str:
@@ -150,14 +152,17 @@ def to_markdown(rows: list[dict[str, Any]], config: BenchmarkConfig, device: str
     shown = [c for c in metrics if not c.endswith("_content_loss")]
     for set_name in dict.fromkeys(r["set"] for r in rows if r["kind"] == "quality"):
         lines += ["", f"## Quality: `{set_name}`", ""]
-        lines.append("| method | weights | budget | pairs ok | " + " | ".join(shown) + " | note |")
-        lines.append("|---" * (5 + len(shown)) + "|")
-        for row in (r for r in rows if r["kind"] == "quality" and r["set"] == set_name):
+        lines.append("| method | weights | budget | pairs ok | " + " | ".join(shown) + " |")
+        lines.append("|---" * (4 + len(shown)) + "|")
+        set_rows = [r for r in rows if r["kind"] == "quality" and r["set"] == set_name]
+        for row in set_rows:
             values = " | ".join(_cell(row.get(c)) for c in shown)
             lines.append(
                 f"| {row['method']} | {row['weights']} | {row['budget']} | {row['n_ok']}/{row['n_cells']} | "
-                f"{values} | {row['note'] or ''} |"
+                f"{values} |"
             )
+        marked = [f"- `{r['method']}`: {r['note']}" for r in set_rows if r["note"]]
+        lines += ["", "Marks (n/a cells and why):", "", *marked] if marked else []
     latency_rows = [r for r in rows if r["kind"] == "latency"]
     if latency_rows:
         lines += [

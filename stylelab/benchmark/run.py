@@ -78,6 +78,8 @@ def collect_rows(
                 row["note"] = missing_sets[set_name]
             if "artfid" in config.metrics:
                 row.update(set_art_fid(config, pairs, store, method.key, set_name, cells, records))
+                mark = row.pop("artfid_mark", None)
+                row["note"] = "; ".join(filter(None, [row["note"], mark]))
             rows.append(row)
     for method in config.methods:
         for side in config.latency.sizes:
@@ -96,19 +98,25 @@ def set_art_fid(
     cells: list[Cell],
     records: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """ArtFID of one method on one set from its stored outputs (cached in ``cells/artfid``)."""
+    """ArtFID of one method on one set from its stored outputs (cached in ``cells/artfid``).
+
+    Returns:
+        ``{"artfid", "fid", "artfid_lpips"}``, ``{"artfid_mark": why}`` when it cannot be computed, or
+        ``{}`` when no cell of the method ran (their marks say why).
+    """
     ok = [(c, r) for c, r in zip(cells, records, strict=False) if r.get("status") == "ok"]
     cache = Path("artfid", slug(set_name), slug(method) + ".json")
     cached = store.load_json(cache)
     if cached is not None and cached.get("pairs") == [c.pair_id for c, _ in ok]:
         return cached["row"]
+    if not ok:  # nothing ran: the cells' own marks say why
+        return {}
     try:
         if len(ok) < 2:
             raise ValueError(f"needs >= 2 stylised pairs, {len(ok)} ok")
         inception = ArtInception(resolve_inception(config.inception_weights))
     except (FileNotFoundError, ValueError) as error:
-        mark = shorten(f"artfid: n/a: {first_line(error)}")
-        return {"note": "; ".join(filter(None, [_note_of(records), mark]))}
+        return {"artfid_mark": shorten(f"artfid: n/a: {first_line(error)}")}
     from stylelab.data.image_io import load_image
 
     set_pairs = pairs[set_name]
@@ -119,15 +127,6 @@ def set_art_fid(
     row = {"artfid": values["artfid"], "fid": values["fid"], "artfid_lpips": values["lpips"]}
     store.save_json(cache, {"pairs": [c.pair_id for c, _ in ok], "row": row})
     return row
-
-
-def _note_of(records: list[dict[str, Any]]) -> str:
-    from stylelab.benchmark.report import _notes
-
-    ok_notes = [
-        f"{k}: {v}" for r in records if r.get("status") == "ok" for k, v in r.get("notes", {}).items()
-    ]
-    return _notes([r.get("status", "") for r in records], ok_notes)
 
 
 def write_grid(config: BenchmarkConfig, pairs: Pairs, store: CellStore, path: Path) -> None:
