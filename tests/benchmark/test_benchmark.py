@@ -177,3 +177,34 @@ def test_metric_cells_equal_direct_metric_calls(tmp_path: Path, images: Path) ->
     mean_std = float(style_loss(out, style, "mean_std")) / float(style_loss(content, style, "mean_std"))
     assert values["mean_std_ratio"] == pytest.approx(mean_std, rel=1e-6)
     assert torch.equal(load_image(cell.with_suffix(".png")), (stylised[0] * 255).round() / 255)
+
+
+def test_art_fid_column_equals_a_direct_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision.models import inception_v3
+
+    from stylelab.benchmark.artfid import ArtInception, art_fid
+
+    torch.manual_seed(0)
+    weights = tmp_path / "art_inception.pth"
+    torch.save(inception_v3(weights=None, aux_logits=False, init_weights=True).state_dict(), weights)
+    g = torch.Generator().manual_seed(2)
+    for role, count in (("content", 3), ("style", 1)):  # Inception needs >= 75 px
+        for i in range(count):
+            smooth = torch.nn.functional.interpolate(torch.rand(1, 3, 6, 8, generator=g), size=(80, 96))
+            save_image(smooth[0], tmp_path / "big" / role / f"{role}{i}.png")
+    path = _config(
+        tmp_path, tmp_path / "big", latency={"sizes": []}, methods=["wct"], metrics=["ssim", "artfid"]
+    )
+    config = load_config(path, inception_weights=str(weights), max_size=96)
+    row = _rows(run_benchmark(config, progress=False))[0]
+    cells = sorted((tmp_path / "tiny" / "cells" / "quality" / "tiny" / "wct").glob("*.png"))
+    contents = sorted((tmp_path / "big" / "content").glob("*.png"))
+    style = load_image(tmp_path / "big" / "style" / "style0.png")[None]
+    expected = art_fid(
+        [load_image(c)[None] for c in cells],
+        [load_image(c)[None] for c in contents],
+        [style] * 3,
+        ArtInception(weights),
+    )
+    assert row["n_ok"] == "3" and float(row["artfid"]) == pytest.approx(expected["artfid"], rel=1e-5)
+    assert float(row["fid"]) > 0 and "artfid" not in row["note"]
