@@ -107,7 +107,8 @@ class BenchmarkConfig:
         max_pairs: Keep at most this many pairs per set (``None``: all).
         latency: Latency settings.
         device: Torch device (``cuda`` uses one worker per visible GPU).
-        workers: Worker processes (each runs a share of the cells; results do not depend on it).
+        workers: Worker processes (each runs a share of the cells; results do not depend on it); ``0``:
+            one per visible GPU with ``device: cuda``, else one.
         threads: ``torch.set_num_threads`` in every process running quality cells (``None``: torch's).
         seed: Seed set before every cell.
         cfsd_weights: Registry weights of CFSD's VGG-19 (StyleID: ``vgg19_torchvision``).
@@ -228,9 +229,9 @@ def config_from_dict(raw: dict[str, Any], default_name: str = "benchmark") -> Be
     config = BenchmarkConfig(
         **{"name": default_name, **rest}, methods=methods, sets=sets, metrics=metrics, latency=latency
     )
-    if config.workers < 1 or config.eval_size < 16:
+    if config.workers < 0 or config.eval_size < 16:
         raise ConfigError(
-            f"workers must be >= 1 and eval_size >= 16; got {config.workers}, {config.eval_size}"
+            f"workers must be >= 0 and eval_size >= 16; got {config.workers}, {config.eval_size}"
         )
     return config
 

@@ -8,10 +8,12 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from stylelab.bench import device_description
 from stylelab.benchmark.artfid import ArtInception, art_fid, resolve_inception
@@ -40,6 +42,7 @@ def run_benchmark(config: BenchmarkConfig, retry_marked: bool = False, progress:
         retry_marked: Also rerun cells stored with a mark (e.g. after a missing zoo file appeared).
         progress: Show progress bars (cells done and left).
     """
+    config = resolve_workers(config)
     output = config.output_dir()
     store = CellStore(output / "cells")
     pairs, missing_sets = build_pairs(config)
@@ -53,7 +56,7 @@ def run_benchmark(config: BenchmarkConfig, retry_marked: bool = False, progress:
     latency_todo = [c for c in todo if c.kind == "latency"]
     if latency_todo:
         methods = MethodCache(config, worker_device(config, 0))
-        for cell in latency_todo:
+        for cell in tqdm(latency_todo, desc="latency cells", unit="cell", disable=not progress):
             store.save(cell, run_latency_cell(cell, methods.get(cell.method), config))
     rows = collect_rows(config, pairs, missing_sets, store)
     write_tables(rows, config, output, device_description(torch.device(worker_device(config, 0))))
@@ -62,6 +65,14 @@ def run_benchmark(config: BenchmarkConfig, retry_marked: bool = False, progress:
     write_grid(config, pairs, store, output / "grid.jpg")
     print(f"wrote {output}/results.csv, results.md, scatter.png, latency.png, grid.jpg")
     return output
+
+
+def resolve_workers(config: BenchmarkConfig) -> BenchmarkConfig:
+    """``workers: 0`` means one worker per visible GPU with ``device: cuda``, else one."""
+    if config.workers != 0:
+        return config
+    count = torch.cuda.device_count() if config.device == "cuda" and torch.cuda.is_available() else 1
+    return dataclasses.replace(config, workers=max(1, count))
 
 
 def collect_rows(
