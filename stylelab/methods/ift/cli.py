@@ -44,6 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="segmentation masks, one per --style image (same order)",
     )
     parser.add_argument(
+        "--decoder",
+        choices=("zoo", "pretrained_r31"),
+        default=None,
+        help="without --checkpoint: zoo (default) = the model zoo's relu3_1 decoder fine-tuned with IFT's "
+        "L_AE (`stylelab zoo list`; the shipped pretrained decoder when the zoo has no IFT file), "
+        "pretrained_r31 = the shipped pretrained decoder (no training); ignored with --checkpoint",
+    )
+    parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
         default=None,

@@ -2,7 +2,8 @@
 
 The preset chooses the network: the four reference tables run on :class:`IFTNet` (trained decoder
 blocks, a checkpoint of ``stylelab fit``), ``pretrained_r31`` on :class:`IFTR31Net` (the shipped relu3_1
-encoder/decoder pair: no training, no checkpoint).
+encoder/decoder pair: no training, no checkpoint; with ``fine_tune_decoder`` its decoder is fine-tuned
+with L_AE, the model zoo's ``configs/zoo/ift.yaml``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class IFT(StyleTransferMethod):
             ``"ignore"`` (keep the fixed-step result, as the reference code; non-finite still raises).
         lr: Adam learning rate (supplement 1e-4, no weight decay).
         training: ``"blockwise"`` (one block per stage, lower blocks frozen) or ``"joint"`` (sum of the
-            four L_AE, every block trained).
+            four L_AE, every block trained); ignored by ``pretrained_r31`` (one decoder).
         stage_epochs: Epochs of the relu1_1, relu2_1, relu3_1, relu4_1 stages (supplement: 3, 3, 5, 5).
         stage_steps: Steps per stage instead of epochs (short runs); overrides ``stage_epochs``.
         pixel_weight: Weight of L_AE's image term.
@@ -71,8 +72,16 @@ class IFT(StyleTransferMethod):
         intermediate_weight: Weight of an extra "block reproduces the level below" term ([proposal], 0).
         reduction: ``"sum"`` (Frobenius norms of the paper, averaged over the batch) or ``"mean"``.
         calibration_images: Training images whose mean activations fit the channel scales (two per
-            training step, until this many were seen).
+            training step, until this many were seen); ``pretrained_r31`` has no channel scales.
+        fine_tune_decoder: ``pretrained_r31`` only: train the pretrained relu3_1 decoder with L_AE
+            (Eq. 28 with ``reduction``, ``pixel_weight``, ``feature_weight``; the encoder stays frozen).
+            A stylelab CPU option (deviation: the paper trains IFT's own decoders from scratch on COCO);
+            without it the preset refuses training.
         on_nonfinite: See :class:`StyleTransferMethod`.
+
+    Raises:
+        ValueError: Bad options, ``fine_tune_decoder`` with a preset of the decoder blocks, or with
+            ``intermediate_weight`` (the relu3_1 decoder has no intermediate target).
     """
 
     method_name = "ift"
@@ -100,6 +109,7 @@ class IFT(StyleTransferMethod):
         intermediate_weight: float = 0.0,
         reduction: Literal["sum", "mean"] = "sum",
         calibration_images: int = 1000,
+        fine_tune_decoder: bool = False,
         on_nonfinite: Literal["raise", "skip"] = "raise",
     ) -> None:
         super().__init__(on_nonfinite=on_nonfinite)
@@ -117,8 +127,15 @@ class IFT(StyleTransferMethod):
         if step_rule not in (None, "fixed", "line_search"):
             raise ValueError(f"step_rule must be 'fixed' or 'line_search'; got {step_rule!r}")
         self.network: Network = network_of(preset)
+        if fine_tune_decoder and self.network != "pretrained_r31":
+            raise ValueError(
+                f"fine_tune_decoder applies to preset pretrained_r31 only (preset {preset!r} trains IFT's "
+                "own decoder blocks anyway)"
+            )
+        if fine_tune_decoder and intermediate_weight > 0:
+            raise ValueError("intermediate_weight needs IFT's decoder blocks; the relu3_1 decoder has none")
         self.net: IFTNet | IFTR31Net = (
-            IFTR31Net()
+            IFTR31Net(fine_tune_decoder=fine_tune_decoder)
             if self.network == "pretrained_r31"
             else IFTNet(encoder_weights, encoder_padding, feature_norm)
         )
@@ -135,7 +152,7 @@ class IFT(StyleTransferMethod):
             levels = self._levels(None, None, None)
             setting = levels[IFTR31Net.level]
             return (
-                f"IFT preset pretrained_r31: {IFTR31Net.variant()}; relu3_1 lambda {setting.lam:g}, "
+                f"IFT preset pretrained_r31: {self.net.variant()}; relu3_1 lambda {setting.lam:g}, "
                 f"n_upd {setting.n_upd}, step {self.step_rule}"
                 + (f" {h.step:g}" if self.step_rule == "fixed" else "")
                 + f", n_iter {h.n_iter}"
@@ -244,7 +261,9 @@ class IFT(StyleTransferMethod):
 
     # ------------------------------------------------------------------ training
     def current_stage(self) -> str:
-        """The level whose autoencoder is being trained now (blockwise schedule)."""
+        """The level whose autoencoder is being trained now (blockwise schedule; relu3_1 for r31)."""
+        if isinstance(self.net, IFTR31Net):
+            return IFTR31Net.level
         if self.stage_steps is not None:
             position, bounds = self.global_step, self.stage_steps
         else:
@@ -257,7 +276,7 @@ class IFT(StyleTransferMethod):
         return LEVELS[-1]
 
     def _maybe_calibrate(self, images: Tensor) -> None:
-        if self.hparams.feature_norm == "none":
+        if self.hparams.feature_norm == "none" or not isinstance(self.net, IFTNet):
             return
         if self.net.calibration_images.item() < self.hparams.calibration_images:
             with torch.no_grad():  # two images per step keep the extra relu4_1 forward cheap
@@ -265,7 +284,7 @@ class IFT(StyleTransferMethod):
 
     def _loss_terms(self, images: Tensor, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
         h = self.hparams
-        levels = LEVELS if h.training == "joint" else (stage,)
+        levels = LEVELS if h.training == "joint" and isinstance(self.net, IFTNet) else (stage,)
         total = images.new_zeros(())
         terms: dict[str, Tensor] = {}
         for level in levels:
@@ -278,15 +297,16 @@ class IFT(StyleTransferMethod):
         return total, terms
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor | None:
-        """One L_AE update of the current stage's decoder block on the content images."""
+        """One L_AE update of the current stage's decoder block (r31: the decoder) on the content images."""
         images = batch["content"]
         self._maybe_calibrate(images)
         stage = self.current_stage()
-        if self.hparams.training == "blockwise":
-            for level, block in self.net.decoder.items():
-                block.requires_grad_(level == stage)
+        if isinstance(self.net, IFTNet):
+            if self.hparams.training == "blockwise":
+                for level, block in self.net.decoder.items():
+                    block.requires_grad_(level == stage)
+            self.log("train/stage", float(LEVELS.index(stage) + 1), on_step=True)
         total, terms = self._loss_terms(images, stage)
-        self.log("train/stage", float(LEVELS.index(stage) + 1), on_step=True)
         return self.checked_loss(total, {"loss": total, **terms})
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -301,12 +321,16 @@ class IFT(StyleTransferMethod):
         """Adam on the decoder (no weight decay); frozen blocks get no gradient and are not updated.
 
         Raises:
-            RuntimeError: The ``pretrained_r31`` preset (its decoder is pretrained: nothing to train).
+            RuntimeError: The ``pretrained_r31`` preset without ``fine_tune_decoder`` (its decoder is
+                pretrained and frozen: nothing to train).
         """
+        if isinstance(self.net, IFTR31Net) and self.hparams.fine_tune_decoder:
+            return torch.optim.Adam(self.net.decoder.parameters(), lr=self.hparams.lr)
         if self.network == "pretrained_r31":
             raise RuntimeError(
                 "IFT preset pretrained_r31 needs no training (shipped encoder and pretrained decoder); "
-                "use it with `stylelab stylize --method ift --preset pretrained_r31`"
+                "use it with `stylelab stylize --method ift --preset pretrained_r31`, or fine-tune its "
+                "decoder with fine_tune_decoder=true (configs/zoo/ift.yaml)"
             )
         return torch.optim.Adam(self.net.decoder.parameters(), lr=self.hparams.lr)
 
@@ -318,7 +342,12 @@ class IFT(StyleTransferMethod):
 
     @classmethod
     def from_stylize_options(cls, options: argparse.Namespace) -> IFT:
-        """Without ``--checkpoint``: the ``pretrained_r31`` preset (shipped weights, no training).
+        """Without ``--checkpoint``: the ``pretrained_r31`` preset, with the model zoo's decoder by default.
+
+        ``--decoder zoo`` (default): the zoo's IFT (:func:`stylelab.zoo.load_zoo_method`, the relu3_1
+        decoder fine-tuned by ``configs/zoo/ift.yaml``); when the zoo ships no IFT file it falls back,
+        silently, to the shipped pretrained decoder (:meth:`variant` says which decoder runs).
+        ``--decoder pretrained_r31``: the shipped pair, no training.
 
         Raises:
             StylizeUsageError: Another ``--preset`` (those need a trained IFT checkpoint).
@@ -331,6 +360,13 @@ class IFT(StyleTransferMethod):
                 f"IFT preset {preset} runs on IFT's own decoder blocks, which need a trained checkpoint: "
                 "give --checkpoint (stylelab fit --config configs/ift.yaml), or use --preset pretrained_r31"
             )
+        if (getattr(options, "decoder", None) or "zoo") == "zoo":
+            from stylelab import zoo
+
+            try:
+                return zoo.load_zoo_method("ift")
+            except FileNotFoundError:
+                pass  # the zoo has no IFT yet: the untrained preset below
         return cls(preset="pretrained_r31")
 
     def stylize_options(self, options: argparse.Namespace) -> dict[str, Any]:

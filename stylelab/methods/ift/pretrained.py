@@ -1,4 +1,4 @@
-"""IFT on the shipped pretrained relu3_1 pair: the network of the ``pretrained_r31`` preset (no training).
+"""IFT on the shipped pretrained relu3_1 pair: the network of the ``pretrained_r31`` preset.
 
 ``output = D(T(E(c), {E(s_k)}))`` with ``E`` the exact vgg_normalised VGG-19 up to relu3_1 (reflection
 padding), ``D`` the pretrained decoder that inverts it (LinearStyleTransfer's ``decoder3``; both ship with
@@ -12,11 +12,16 @@ channel's mean activation over images and positions is one (Gatys et al.), which
 (``reports/ift/channel_scales.md``): dividing again would double-normalise, so this network has no
 channel scales and no calibration. With one transformed level the two pipelines coincide (transform the
 bottleneck, decode).
+
+By default the decoder is frozen (no training). ``fine_tune_decoder=True`` (a CPU option of stylelab, used
+by the model zoo's ``configs/zoo/ift.yaml``) leaves it trainable: :meth:`IFTR31Net.ae_losses` is IFT's
+L_AE (supplement Eq. 28) for this encoder/decoder pair, the encoder stays frozen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from torch import Tensor, nn
 
@@ -33,7 +38,11 @@ from stylelab.ops.ift import StepRule, Unmatched, normalize_style_weights
 
 
 class IFTR31Net(nn.Module):
-    """Frozen vgg_normalised encoder to relu3_1, IFT at relu3_1, frozen pretrained decoder.
+    """Frozen vgg_normalised encoder to relu3_1, IFT at relu3_1, the pretrained relu3_1 decoder.
+
+    Args:
+        fine_tune_decoder: Leave the pretrained decoder trainable (:meth:`ae_losses`); ``False`` (the
+            ``pretrained_r31`` preset) freezes it and keeps it in eval mode.
 
     Shapes:
         content ``(B, 3, H, W)`` and styles ``(B|1, 3, H_k, W_k)`` RGB [0, 1], sides multiples of
@@ -45,17 +54,64 @@ class IFTR31Net(nn.Module):
     #: The only transformed level.
     level = LAYER
 
-    def __init__(self) -> None:
+    def __init__(self, fine_tune_decoder: bool = False) -> None:
         super().__init__()
-        self.pipeline = PretrainedR31(frozen_decoder=True)
+        self.fine_tune_decoder = fine_tune_decoder
+        self.pipeline = PretrainedR31(frozen_decoder=not fine_tune_decoder)
+
+    @property
+    def decoder(self) -> nn.Module:
+        """The relu3_1 decoder (trainable only with ``fine_tune_decoder``)."""
+        return self.pipeline.decoder
 
     def encode(self, image: Tensor) -> Tensor:
         """relu3_1 ``(B, 256, H/4, W/4)`` of RGB [0, 1] ``(B, 3, H, W)`` (raw vgg_normalised units)."""
         return self.pipeline.encode(image)  # type: ignore[return-value]
 
-    def decode(self, feature: Tensor) -> Tensor:
-        """RGB ``(B, 3, 4h, 4w)`` in [0, 1] from a relu3_1 feature ``(B, 256, h, w)``."""
-        return self.pipeline.decode(feature)
+    def decode(self, feature: Tensor, clamp: bool = True) -> Tensor:
+        """RGB ``(B, 3, 4h, 4w)`` from a relu3_1 feature ``(B, 256, h, w)``; raw with ``clamp=False``.
+
+        Clamped to [0, 1] by default; training losses use the raw output.
+        """
+        return self.pipeline.decode(feature, clamp=clamp)
+
+    def ae_losses(
+        self, image: Tensor, level: str, reduction: Literal["sum", "mean"] = "sum", intermediate: bool = False
+    ) -> dict[str, Tensor]:
+        """Supplement Eq. 28 for this pair: ``||D(E(I)) - I||^2 + ||E(D(E(I))) - E(I)||^2``.
+
+        ``E`` is the frozen encoder to relu3_1 (raw vgg_normalised units: this network has no channel
+        scales), ``D`` the decoder's raw (unclamped) output. Same contract as
+        :meth:`stylelab.methods.ift.model.IFTNet.ae_losses`: ``reduction="sum"`` sums each image's
+        squares and averages over the batch (the paper's Frobenius norms), ``"mean"`` averages every
+        element. Gradients reach only the decoder's parameters (through both terms).
+
+        Args:
+            image: ``(B, 3, H, W)`` RGB [0, 1], sides multiples of 4.
+            level: Must be ``"relu3_1"`` (the only level of this network).
+            reduction: See above.
+            intermediate: Not available (the decoder has no block boundary with a feature target).
+
+        Returns:
+            ``{"pixel", "feature"}`` scalars.
+
+        Raises:
+            ValueError: Another level, an unknown reduction, or ``intermediate=True``.
+        """
+        if level != self.level:
+            raise ValueError(f"IFTR31Net has one autoencoder, {self.level}; got level {level!r}")
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean'; got {reduction!r}")
+        if intermediate:
+            raise ValueError("IFTR31Net has no intermediate reproduction term (one decoder, no blocks)")
+        target = self.encode(image)
+        output = self.decode(target, clamp=False)
+        reproduced = self.encode(output)
+
+        def reduce(x: Tensor) -> Tensor:
+            return x.pow(2).sum() / x.shape[0] if reduction == "sum" else x.pow(2).mean()
+
+        return {"pixel": reduce(output - image), "feature": reduce(reproduced - target)}
 
     def stylize(
         self,
@@ -127,10 +183,15 @@ class IFTR31Net(nn.Module):
             )
         return self.decode(feat)
 
-    @staticmethod
-    def variant() -> str:
-        """Network description for tables."""
+    def variant(self) -> str:
+        """Network description for tables (says whether the decoder is the shipped one or fine-tuned)."""
+        decoder = (
+            "relu3_1 decoder fine-tuned with IFT's L_AE from the pretrained one (LinearStyleTransfer "
+            "decoder3)"
+            if self.fine_tune_decoder
+            else "pretrained relu3_1 decoder (LinearStyleTransfer decoder3)"
+        )
         return (
             "exact vgg_normalised VGG-19 to relu3_1 (reflect pad, raw features, no channel scales) + "
-            "pretrained relu3_1 decoder (LinearStyleTransfer decoder3)"
+            + decoder
         )
