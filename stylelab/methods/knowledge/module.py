@@ -9,7 +9,9 @@ and weights so a library built on other features is refused.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -115,6 +117,9 @@ class KnowledgeTransfer(StyleTransferMethod):
     """
 
     method_name = "knowledge"
+    #: On-the-fly libraries (with their built indexes) kept for style tensors seen again by :meth:`stylize`
+    #: (e.g. the zoo floor's photos x paintings): one build per painting instead of one per pair.
+    style_cache_size: int = 8
 
     def __init__(
         self,
@@ -157,12 +162,15 @@ class KnowledgeTransfer(StyleTransferMethod):
         )
         self.register_buffer("decoder_steps", torch.zeros((), dtype=torch.long))
         self._active: tuple[tuple[Any, ...], KnowledgeLibrary, PatchIndex] | None = None
+        self._style_cache: OrderedDict[tuple[Any, ...], tuple[KnowledgeLibrary, PatchIndex]] = OrderedDict()
         self._warned_untrained = False
 
     def variant(self) -> str:
         """Configuration string for tables."""
         h = self.hparams
         decoder = "pretrained relu3_1 decoder" if h.get("decoder") == "pretrained_r31" else "KT decoder"
+        if h.get("decoder") == "pretrained_r31" and int(self.decoder_steps) > 0:
+            decoder += f" fine-tuned {int(self.decoder_steps)} steps (reconstruction, {h.recon_loss})"
         align = {"adain": ", AdaIN-aligned search", "wct": ", WCT-aligned search"}.get(
             h.get("align", "none"), ""
         )
@@ -273,6 +281,32 @@ class KnowledgeTransfer(StyleTransferMethod):
         settings = BuildSettings(h.window, h.library_stride, None, h.dedup_threshold, h.dedup_rule)
         return library_from_images(list(images), self.net.encoder, self.spec, settings, name)
 
+    def style_library(self, style: Tensor, **search: Any) -> tuple[KnowledgeLibrary, PatchIndex]:
+        """The on-the-fly library of one style image and its built index, cached by the image's values.
+
+        Args:
+            style: ``(1, 3, H, W)`` RGB [0, 1], used at its size (:meth:`library_from_images`).
+            **search: Overrides of the search hyper-parameters (part of the cache key).
+
+        Returns:
+            ``(library, built index)``; the last :attr:`style_cache_size` are kept (least recently used
+            dropped), keyed by a sha1 of the pixels, the device and the library and search settings.
+        """
+        h = self.hparams
+        digest = hashlib.sha1(style.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
+        key = (digest, tuple(style.shape), str(self.device), h.window, h.library_stride, h.dedup_threshold,
+               h.dedup_rule, self.search_label(), repr(sorted(search.items())))  # fmt: skip
+        if self.style_cache_size <= 0:
+            self._style_cache.clear()  # caching switched off: release what was kept
+        if key in self._style_cache:
+            self._style_cache.move_to_end(key)
+            return self._style_cache[key]
+        library = self.library_from_images(style)
+        self._style_cache[key] = entry = (library, self.index_for(library, **search))
+        while len(self._style_cache) > max(self.style_cache_size, 0):
+            self._style_cache.popitem(last=False)
+        return entry
+
     # ------------------------------------------------------------------ inference
     def _warn_if_untrained(self) -> None:
         if self.net.decoder_kind == "pretrained_r31":
@@ -320,7 +354,18 @@ class KnowledgeTransfer(StyleTransferMethod):
 
         With ``library`` (or the ``library`` hyper-parameter) the named library is searched and
         ``style`` is ignored; otherwise a library is built from each style image on the fly (one
-        per sample, or one shared if ``style`` has batch 1).
+        per sample, or one shared if ``style`` has batch 1; kept for the next call with the same image,
+        :meth:`style_library`).
+
+        Args:
+            content: ``(B, 3, H, W)`` RGB [0, 1].
+            style: ``(B|1, 3, H_s, W_s)`` style images (without a library).
+            library: Library name(s) or object (default: the ``library`` hyper-parameter).
+            swap: ``"geometric"`` / ``"statistics"`` (default: the model's).
+            **options: ``align`` and search overrides (``probes``, ``search``, ``rerank`` ...).
+
+        Returns:
+            ``(B, 3, H, W)`` RGB [0, 1].
         """
         unknown = set(options) - {"probes", "search", "rerank", "clusters", "depth", "bands", "align"}
         if unknown:
@@ -334,11 +379,15 @@ class KnowledgeTransfer(StyleTransferMethod):
             raise ValueError(
                 f"style batch {style.shape[0]} must be 1 or the content batch {content.shape[0]}"
             )
-        if style.shape[0] == 1:
-            lib = self.library_from_images(style)
-            return self.stylize_with_library(content, lib, swap, **options)[0]
-        outputs = [self.stylize_with_library(c[None], self.library_from_images(s[None]), swap, **options)[0]
-                   for c, s in zip(content, style, strict=True)]  # fmt: skip
+        align = options.pop("align", None)
+        self._warn_if_untrained()
+        outputs = []
+        pairs = [(content, style)]
+        if style.shape[0] > 1:
+            pairs = list(zip(content[:, None], style[:, None], strict=True))
+        for c, s in pairs:
+            lib, index = self.style_library(s, **options)
+            outputs.append(self.net(c, index, lib.patches.to(c.device), swap, align)[0])
         return torch.cat(outputs)
 
     def backtrack(
@@ -379,10 +428,22 @@ class KnowledgeTransfer(StyleTransferMethod):
     def from_stylize_options(cls, options: argparse.Namespace) -> KnowledgeTransfer:
         """The model of ``stylelab stylize --method knowledge`` (no checkpoint).
 
-        ``--decoder pretrained_r31`` (default): :meth:`pretrained_r31`, no training. ``--decoder kt``:
-        the default constructor (an untrained decoder; a warning says so when it is used).
+        ``--decoder zoo`` (default): the model zoo's KT (:func:`stylelab.zoo.load_zoo_method`: the
+        pretrained relu3_1 decoder fine-tuned for reconstruction by ``configs/zoo/knowledge.yaml``, with
+        :data:`PRETRAINED_R31_SETTINGS`' swap and alignment); when the zoo ships no KT file it falls back,
+        silently, to :meth:`pretrained_r31` (:meth:`variant` says whether the decoder was fine-tuned).
+        ``--decoder pretrained_r31``: :meth:`pretrained_r31`, no training. ``--decoder kt``: the default
+        constructor (an untrained decoder; a warning says so when it is used).
         """
-        if (options.decoder or "pretrained_r31") == "pretrained_r31":
+        decoder = options.decoder or "zoo"
+        if decoder == "zoo":
+            from stylelab import zoo
+
+            try:
+                return zoo.load_zoo_method("knowledge")
+            except FileNotFoundError:
+                decoder = "pretrained_r31"  # the zoo has no KT yet: the untrained variant
+        if decoder == "pretrained_r31":
             return cls.pretrained_r31()
         return cls()
 

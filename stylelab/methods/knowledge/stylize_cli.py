@@ -1,8 +1,10 @@
 """``stylelab stylize --method knowledge``: KT's own options, how the CLI builds the model, and the file loop.
 
-Without ``--checkpoint`` the model is the zero-training variant (``--decoder pretrained_r31``, the
-default): the shipped decoder of ``vgg19_normalised_r31`` at relu3_1 decodes the swapped features, so
-a library built with ``stylelab library build`` (default encoder) gives real pictures at once.
+Without ``--checkpoint`` the model is the model zoo's KT (``--decoder zoo``, the default: the shipped
+decoder of ``vgg19_normalised_r31`` at relu3_1, fine-tuned for reconstruction by
+``configs/zoo/knowledge.yaml``; the untrained ``pretrained_r31`` variant when the zoo has no KT file)
+or the zero-training variant (``--decoder pretrained_r31``): the decoder decodes the swapped features,
+so a library built with ``stylelab library build`` (default encoder) gives real pictures at once.
 ``--decoder kt`` keeps the reference code's SELU decoder, untrained without a checkpoint (matches and
 backtracking are valid, the picture is not). Every usage problem (a missing or incompatible library,
 a ``--decoder`` that contradicts the checkpoint) is a :class:`~stylelab.commands.stylize.StylizeUsageError`:
@@ -31,6 +33,9 @@ from stylelab.methods.knowledge.storage import LibraryError
 if TYPE_CHECKING:
     from stylelab.methods.knowledge.module import KnowledgeTransfer
 
+#: ``--decoder`` choices: the model zoo's decoder (a fine-tuned ``pretrained_r31``) and :data:`DECODERS`.
+CLI_DECODERS: tuple[str, ...] = ("zoo", *DECODERS)
+
 
 def split_names(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
     """Library names from ``"a,b"``, ``["a", "b,c"]`` or ``None`` (empty list)."""
@@ -53,12 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """KT's ``stylelab stylize`` options: decoder, library, search, swap and backtracking."""
     parser.add_argument(
         "--decoder",
-        choices=DECODERS,
+        choices=CLI_DECODERS,
         default=None,
-        help="without --checkpoint: pretrained_r31 (default; the shipped vgg_normalised relu3_1 decoder, "
-        "real pictures with no training, for libraries of the default encoder vgg19_normalised_r31 at "
-        "relu3_1) or kt (the reference code's decoder, untrained: matches and backtracking only); with "
-        "--checkpoint it must match the checkpoint's",
+        help="without --checkpoint: zoo (default; the model zoo's relu3_1 decoder, the pretrained one "
+        "fine-tuned for reconstruction, see `stylelab zoo list`; pretrained_r31 when the zoo has no KT "
+        "file), pretrained_r31 (the shipped vgg_normalised relu3_1 decoder, real pictures with no "
+        "training; both for libraries of the default encoder vgg19_normalised_r31 at relu3_1) or kt (the "
+        "reference code's decoder, untrained: matches and backtracking only); with --checkpoint it must "
+        "match the checkpoint's (zoo = a pretrained_r31 decoder)",
     )
     parser.add_argument("--library", action="append", default=None,
                         help="library name or folder (repeat or comma-separate to combine); default: a "
@@ -141,7 +148,8 @@ def stylize_files(
     from stylelab.methods.knowledge.backtrack import draw_links, save_record
 
     decoder = model.net.decoder_kind
-    if options.decoder is not None and options.decoder != decoder:
+    asked = "pretrained_r31" if options.decoder == "zoo" else options.decoder  # the zoo's architecture
+    if asked is not None and asked != decoder:
         raise usage_error(
             f"--decoder {options.decoder} asked for, but the checkpoint's decoder is {decoder!r} (--decoder "
             "chooses the decoder without --checkpoint)"

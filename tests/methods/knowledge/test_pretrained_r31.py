@@ -145,7 +145,7 @@ def test_cli_refusals_are_one_line_exit_2(
 def test_help_lists_the_decoder(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stylize", "--method", "knowledge", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "--decoder {kt,pretrained_r31}" in out and "--library" in out
+    assert "--decoder {zoo,kt,pretrained_r31}" in out and "--library" in out
 
 
 def test_alignment_gives_the_library_statistics() -> None:
