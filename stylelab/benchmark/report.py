@@ -61,6 +61,7 @@ def quality_row(
         "variant": described.get("variant", "-"),
         "n_ok": len(ok),
         "n_cells": len(records),
+        "commits": sorted({str(r.get("commit", "unknown")) for r in records}),
     }
     for column in metric_columns(config.metrics):
         values = [r["values"][column] for r in ok if r["values"].get(column) is not None]
@@ -137,6 +138,8 @@ def to_markdown(rows: list[dict[str, Any]], config: BenchmarkConfig, device: str
         f"# Benchmark `{config.name}`",
         "",
         f"- date: {now}; commit: {git_commit()}; device: {device}; workers: {config.workers}",
+        "- quality cells computed at commit(s): "
+        + (", ".join(sorted({c for r in rows for c in r.get("commits", [])})) or "-"),
         f"- images: stylised with the longer side at most {config.max_size or 'native'} px; metrics at "
         f"{config.eval_size}x{config.eval_size} (antialiased bilinear resize); ArtFID at the output size",
         f"- latency: batch 1, random {config.latency.style_size}² style, {config.latency.warmup} warm-up, "

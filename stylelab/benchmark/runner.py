@@ -89,6 +89,7 @@ def run_quality_cell(
     method: BenchMethod | MethodUnavailable,
     config: BenchmarkConfig,
     store: CellStore,
+    commit: str = "unknown",
 ) -> dict[str, Any]:
     """Stylise one pair, compute its metrics, store the record (and the output PNG); returns the record."""
     from stylelab.data.image_io import save_image
@@ -100,6 +101,7 @@ def run_quality_cell(
         "pair": cell.pair_id,
         "content": pair.content,
         "style": pair.style,
+        "commit": commit,
         **_method_fields(method),
     }
     start = time.perf_counter()
@@ -140,11 +142,15 @@ def run_quality_cells(
     """Run quality cells in this process (also the entry point of a worker process)."""
     if config.threads is not None:
         torch.set_num_threads(config.threads)
+    from stylelab.benchmark.report import git_commit
+
     store = CellStore(store_root)
     pairs, _ = build_pairs(config)
     methods = MethodCache(config, device or config.device)
+    commit = git_commit()
     for cell in cells:
-        run_quality_cell(cell, pairs[cell.set_name][cell.pair_index], methods.get(cell.method), config, store)
+        pair = pairs[cell.set_name][cell.pair_index]
+        run_quality_cell(cell, pair, methods.get(cell.method), config, store, commit)
         if on_done is not None:
             on_done(cell)
 
