@@ -89,5 +89,4 @@ def test_art_fid_equals_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         name: [load_image(folder / f"{i}.png")[None] for i in range(4)] for name, folder in folders.items()
     }
     got = art_fid(read["stylized"], read["content"], read["style"], inception, lpips_net=ours_lpips)
-    print(got, expected)
     assert got["artfid"] == pytest.approx(expected, rel=1e-4)

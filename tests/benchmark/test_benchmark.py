@@ -208,3 +208,29 @@ def test_art_fid_column_equals_a_direct_call(tmp_path: Path, monkeypatch: pytest
     )
     assert row["n_ok"] == "3" and float(row["artfid"]) == pytest.approx(expected["artfid"], rel=1e-5)
     assert float(row["fid"]) > 0 and "artfid" not in row["note"]
+
+
+def test_stylebank_stylises_only_its_own_styles(
+    tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stylelab.methods.stylebank.inference import thumbnail
+    from stylelab.methods.stylebank.module import StyleBank
+
+    bank_style = load_image(images / "style" / "style0.png")[None]
+    other = images / "other"
+    save_image(1 - bank_style[0], other / "style" / "inverted.png")
+    save_image(bank_style[0], other / "style" / "style0.png")
+
+    def one_bank(options: object) -> StyleBank:
+        model = StyleBank(num_styles=1, style_names=["style0.png"])
+        model.style_thumbnails.copy_(thumbnail(bank_style))
+        return model.eval()
+
+    monkeypatch.setattr(
+        StyleBank, "from_stylize_options", classmethod(lambda cls, options: one_bank(options))
+    )
+    sets = [{"name": "tiny", "folder": {"content": str(images / "content"), "style": str(other / "style")}}]
+    config = load_config(_config(tmp_path, images, latency={"sizes": []}, methods=["stylebank"], sets=sets))
+    row = _rows(run_benchmark(config, progress=False))[0]
+    assert row["n_ok"] == "2" and row["n_cells"] == "4"  # both contents with its own style only
+    assert "n/a: fixed styles (no bank for this style image) (x2)" in row["note"]
