@@ -106,9 +106,9 @@ def _default_source(name: str, options: argparse.Namespace, zoo_files: list[str]
         if student.startswith("official"):
             return "authors'", "PCA-KD authors' training"
         return "zoo (shipped student)", "see stylelab/methods/pcakd/weights/*.json"
-    if name in ("wct", "knowledge"):
+    if name == "wct":
         return "pretrained", "none (shipped relu3_1 pair, no training)"
-    if name in ("adain", "ift"):
+    if name in ("adain", "ift", "knowledge"):  # zoo by default, the shipped pair as fallback
         note = "" if decoder == "pretrained_r31" else " (no zoo file)"
         return f"pretrained{note}", "none (shipped relu3_1 pair, no training)"
     return "default constructor (untrained unless it ships weights)", "none"
