@@ -113,6 +113,19 @@ class ZooSplit(ImageSource):
         self.kind, self.part, self.shared, self.names = kind, part, shared, names
         self._paths: list[str] | None = None
 
+    def keys(self) -> list[str]:
+        """Paths relative to the shared images (``style/candy.jpg``; scikit-image photos: ``skimage/<name>``).
+
+        Stable across machines, so splits and checkpoints (StyleBank's bank names) carry no local paths.
+        """
+        root = shared_images(self.shared)
+        out = []
+        for path in map(Path, self.paths()):
+            out.append(
+                path.relative_to(root).as_posix() if path.is_relative_to(root) else f"skimage/{path.name}"
+            )
+        return out
+
     def paths(self) -> list[str]:
         """The files (scanned once).
 
