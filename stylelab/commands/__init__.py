@@ -49,8 +49,9 @@ def _load_all() -> None:
     import stylelab.commands.benchmark  # noqa: F401
     import stylelab.commands.stylize  # noqa: F401
     import stylelab.commands.weights  # noqa: F401
-    import stylelab.zoo.commands  # noqa: F401
     import stylelab.methods  # noqa: F401  (method packages register their commands)
+    import stylelab.reproduce.commands  # noqa: F401
+    import stylelab.zoo.commands  # noqa: F401
 
 
 def build_parser() -> argparse.ArgumentParser:

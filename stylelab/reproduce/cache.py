@@ -1,0 +1,57 @@
+"""A JSON cache of expensive results, keyed by the parameters that produced them.
+
+Experiments cache timings, trained runs and evaluations so that a report can be rewritten without
+recomputing everything. A cached value is returned only for exactly the same parameters (canonical JSON
+of the key), and the file is rewritten atomically after each new value, so an interrupted run keeps what it
+finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from stylelab.utils.io import atomic_save_text
+
+
+def cache_key(params: dict[str, Any]) -> str:
+    """A short stable key of ``params``: sha256 of its canonical JSON (sorted keys), 16 hex digits.
+
+    Raises:
+        TypeError: A value is not JSON-serialisable.
+    """
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class JsonCache:
+    """``{key: {"params": ..., "value": ...}}`` in one JSON file.
+
+    Args:
+        path: The cache file (created on the first :meth:`put`).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._entries: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def get(self, params: dict[str, Any]) -> Any | None:
+        """The value cached for ``params``, or ``None``."""
+        entry = self._entries.get(cache_key(params))
+        return None if entry is None else entry["value"]
+
+    def put(self, params: dict[str, Any], value: Any) -> None:
+        """Store ``value`` (JSON-serialisable) for ``params`` and rewrite the file atomically."""
+        self._entries[cache_key(params)] = {"params": params, "value": value}
+        atomic_save_text(self.path, json.dumps(self._entries, indent=2, sort_keys=True) + "\n")
+
+    def get_or_compute(self, params: dict[str, Any], compute: Callable[[], Any], fresh: bool = False) -> Any:
+        """The cached value for ``params``, or ``compute()`` stored then returned (always when ``fresh``)."""
+        value = None if fresh else self.get(params)
+        if value is None:
+            value = compute()
+            self.put(params, value)
+        return value
