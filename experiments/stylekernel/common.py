@@ -1,21 +1,21 @@
-"""Helpers shared by the SK experiment scripts (paths, images, models, report headers)."""
+"""Helpers shared by the SK experiment scripts: paths, the paper's numbers, example images, models.
+
+Report headers, image loading and the shared-data folder come from :mod:`stylelab.reproduce`.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from stylelab.bench import device_description
 from stylelab.data import load_image
 from stylelab.methods import load_method
 from stylelab.methods.stylekernel import StyleKernel
+from stylelab.reproduce.images import optional_shared_images, square
 
 REPO = Path(__file__).resolve().parents[2]
 REPORTS = REPO / "reports" / "stylekernel"
@@ -38,34 +38,15 @@ PAPER_TABLE2 = {
 PAPER_TABLE3 = {1: (1.04, 0.30, 0.015, 0.034), 3: (0.98, 0.30, 0.017, 0.035), 5: (0.97, 0.31, 0.021, 0.044)}
 
 
-def shared_images() -> Path | None:
-    """``$STYLELAB_SHARED_DATA/images`` when set and present."""
-    root = os.environ.get("STYLELAB_SHARED_DATA")
-    if root and (Path(root) / "images").is_dir():
-        return Path(root) / "images"
-    return None
-
-
-def resize_square(image: Tensor, size: int) -> Tensor:
-    """``(1, 3, H, W)`` → ``(1, 3, size, size)``: shorter side to ``size``, centre crop."""
-    h, w = image.shape[-2:]
-    scale = size / min(h, w)
-    image = F.interpolate(image, size=(max(size, round(h * scale)), max(size, round(w * scale))),
-                          mode="bilinear", antialias=True, align_corners=False)  # fmt: skip
-    h, w = image.shape[-2:]
-    top, left = (h - size) // 2, (w - size) // 2
-    return image[..., top : top + size, left : left + size].contiguous()
-
-
 def example_pair(size: int) -> tuple[Tensor, Tensor]:
     """A real (content, style) pair at ``size x size`` (random images when no shared data)."""
-    images = shared_images()
+    images = optional_shared_images()
     if images is None:
         g = torch.Generator().manual_seed(size)
         return torch.rand(1, 3, size, size, generator=g), torch.rand(1, 3, size, size, generator=g)
     content = load_image(sorted((images / "content").iterdir())[0])[None]
     style = load_image(sorted((images / "style").iterdir())[0])[None]
-    return resize_square(content, size), resize_square(style, size)
+    return square(content, size), square(style, size)
 
 
 def load_or_build(checkpoint: Path | None, **overrides: object) -> StyleKernel:
@@ -75,13 +56,6 @@ def load_or_build(checkpoint: Path | None, **overrides: object) -> StyleKernel:
         assert isinstance(model, StyleKernel)
         return model.eval()
     return StyleKernel(**overrides).eval()  # type: ignore[arg-type]
-
-
-def machine_line() -> str:
-    """Device, thread count, torch version, for report headers."""
-    return (f"{device_description(torch.device('cpu'))}; torch {torch.__version__}; "
-            f"{torch.get_num_threads()} intra-op threads; {os.cpu_count()} logical CPUs visible "
-            f"(shared with other jobs); Python {platform.python_version()}")  # fmt: skip
 
 
 def training_budget(runs: Iterable[str]) -> str:

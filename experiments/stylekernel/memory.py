@@ -20,10 +20,11 @@ from pathlib import Path
 import torch
 
 from stylelab.bench import TimingConfig, TimingResult, TimingTable, latency
+from stylelab.reproduce.harness import header_lines
 from stylelab.utils.io import atomic_save_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, REPORTS, RUNS, example_pair, load_or_build, machine_line  # noqa: E402
+from common import REPO, REPORTS, RUNS, example_pair, load_or_build  # noqa: E402
 
 GIB = 1024.0**3
 #: (content side, style side, chunk_elements)
@@ -84,14 +85,13 @@ def main() -> None:
     lines = [
         "# SK: peak memory and time of chunked attention at 512, 1024, 2048 (CPU)",
         "",
-        f"- machine: {machine_line()}",
+        *header_lines("one timed call per size, 1 thread", elapsed_s=time.time() - started),
         f"- model: {model.variant()} ({source})",
         "- inputs: one staged content photo and one staged artwork, shorter side resized and centre-cropped "
         "to the size shown; batch 1; `StyleKernel.stylize` (no_grad), whole call timed once (no warm-up).",
         "- memory: `stylelab.bench` CPU probe = process RSS high-water mark (VmHWM) during the call, above "
         "the RSS before it (baseline: Python, torch, weights, inputs). The machine has 23 GiB RAM shared "
         "with other jobs; the issue's bound is 24 GiB.",
-        f"- total run time of this script: {time.time() - started:.0f} s",
         "",
         "| content | style | attention entries (N_c x N_s) | one full float32 copy (GiB) | chunk_elements "
         "| chunk tensor (MiB) | time (s) | baseline (GiB) | peak above baseline (GiB) "

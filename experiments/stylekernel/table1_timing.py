@@ -22,10 +22,11 @@ import torch
 from stylelab.bench import TimingConfig, TimingTable, latency
 from stylelab.methods import AdaIN
 from stylelab.methods.stylekernel import StyleKernel
+from stylelab.reproduce.harness import header_lines
 from stylelab.utils.io import atomic_save_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PAPER_TABLE1, PAPER_TABLE1_OTHERS, REPORTS, example_pair, machine_line  # noqa: E402
+from common import PAPER_TABLE1, PAPER_TABLE1_OTHERS, REPORTS, example_pair  # noqa: E402
 
 SIZES = (256, 512)
 CONFIG = TimingConfig(warmup=1, repeats=5, num_threads=1)
@@ -67,7 +68,7 @@ def main() -> None:
     lines = [
         "# SK Table 1: inference time (256 x 256 and 512 x 512, batch 1)",
         "",
-        f"- machine: {machine_line()}",
+        *header_lines("batch 1 at 256 and 512, 1 thread", elapsed_s=time.time() - started),
         f"- load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f} on 2 cores: the "
         "CPU was shared with other jobs, so absolute times are inflated and noisy; compare rows, not "
         "machines.",
@@ -76,7 +77,6 @@ def main() -> None:
         "- SANet-style rows: this package's `architecture: sanet` (one attention level at relu4_1, SANet's "
         "projections, SK's VGG-16 and decoder), a stand-in for SANet, not SANet's released model.",
         f"- other methods in the paper's Table 1 (V100, T_256 / T_512): {others}.",
-        f"- run time of this script: {time.time() - started:.0f} s",
         "",
         table.to_markdown(),
     ]

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import torch
 
+from stylelab.reproduce.harness import header_lines
+from stylelab.reproduce.images import optional_shared_images
 from stylelab.utils.io import atomic_save_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PAPER_TABLE2, REPORTS, RUNS, machine_line, shared_images, training_budget  # noqa: E402
+from common import PAPER_TABLE2, REPORTS, RUNS, training_budget  # noqa: E402
 from evaluation import CLIP_FRAMES, CLIP_RESIZE, CLIP_SIDE, CLIP_STEP, cached_evaluation  # noqa: E402
 
 #: run -> (label, paper column key or None)
@@ -39,7 +41,7 @@ def _cell(value: float | None, digits: int = 3) -> str:
 
 def main() -> None:
     torch.set_num_threads(1)
-    images = shared_images()
+    images = optional_shared_images()
     if images is None:
         sys.exit("set STYLELAB_SHARED_DATA (the staged photos and artworks are the evaluation set)")
     results = {name: cached_evaluation(RUNS / name, images) for name in ROWS}
@@ -62,7 +64,7 @@ def main() -> None:
     lines = [
         "# SK Table 2: style loss and temporal LPIPS",
         "",
-        f"- machine: {machine_line()}",
+        *header_lines(f"models of {training_budget(ROWS)}; evaluation on held-out pairs and clips"),
         f"- training budget: see [training.md](training.md) ({training_budget(ROWS)}, batch 2, 96 crops, 15 "
         "staged photos x 19 artworks in the train split; paper: 160k iterations, batch 16, 256 crops, "
         "COCO x WikiArt, V100).",

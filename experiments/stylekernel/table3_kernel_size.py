@@ -26,6 +26,8 @@ import torch
 
 from stylelab.bench import TimingConfig, latency
 from stylelab.methods.stylekernel import StyleKernel
+from stylelab.reproduce.harness import header_lines
+from stylelab.reproduce.images import optional_shared_images
 from stylelab.utils.io import atomic_save_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,8 +36,6 @@ from common import (  # noqa: E402
     REPORTS,
     RUNS,
     example_pair,
-    machine_line,
-    shared_images,
     training_budget,
 )
 from evaluation import cached_evaluation  # noqa: E402
@@ -74,7 +74,7 @@ def timings(retime: bool) -> dict[str, dict[str, Any]]:
 
 def main() -> None:
     torch.set_num_threads(1)
-    images = shared_images()
+    images = optional_shared_images()
     if images is None:
         sys.exit("set STYLELAB_SHARED_DATA (the staged photos and artworks are the evaluation set)")
     times = timings("--retime" in sys.argv)
@@ -103,7 +103,7 @@ def main() -> None:
     lines = [
         "# SK Table 3: style-kernel size",
         "",
-        f"- machine: {machine_line()}",
+        *header_lines(f"models of {training_budget(['k1', 'k3', 'k5'])}; timings cached"),
         "- models: `train.py` runs k1, k3, k5 (identical data, seed and budget: "
         f"{training_budget(['k1', 'k3', 'k5'])}, "
         "batch 2, 96 crops; see [training.md](training.md)); paper: 160k iterations each.",

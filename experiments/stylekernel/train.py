@@ -26,10 +26,12 @@ from pathlib import Path
 import torch
 
 from stylelab.cli import run_lightning_cli
+from stylelab.reproduce.harness import header_lines
+from stylelab.reproduce.images import optional_shared_images
 from stylelab.utils.io import atomic_save_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, REPORTS, RUNS, machine_line, shared_images  # noqa: E402
+from common import REPO, REPORTS, RUNS  # noqa: E402
 
 BUDGET = Path(__file__).resolve().parent / "cpu_budget.yaml"
 SK_MODEL_ARGS = ["--model.init_args.lr=2.0e-4", "--model.init_args.remd_samples=1024"]
@@ -140,7 +142,7 @@ def write_report() -> None:
     lines = [
         "# SK experiments: training budget",
         "",
-        f"- machine: {machine_line()}",
+        *header_lines(f"{G_STEPS} generator updates per run"),
         "- data: the staged photos (content, 21) and artworks (style, 26) split by `StyleTransferDataModule` "
         "(seed 0, val 5 %, test 25 %); training on the train split only; shorter side 112, random 96 crops.",
         "- recipe: the paper's losses and weights, Adam lr 2e-4 (paper 1e-4: doubled for the tiny budget), "
@@ -169,7 +171,7 @@ def write_report() -> None:
 
 def main() -> None:
     torch.set_num_threads(1)
-    images = shared_images()
+    images = optional_shared_images()
     if images is None or not os.environ.get("STYLELAB_WEIGHTS"):
         sys.exit("set STYLELAB_SHARED_DATA (staged images) and STYLELAB_WEIGHTS (VGG-16 weights)")
     force = "--force" in sys.argv
