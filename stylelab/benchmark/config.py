@@ -4,7 +4,7 @@ Example (``configs/benchmark/quick.yaml``)::
 
     name: quick
     methods: [wct, {name: adain, args: [--decoder, pretrained_r31]}, {checkpoint: outputs/x/last.ckpt}]
-    sets: [quick]                       # artistic | photoreal | quick | {folder: ...} | {pairs: ...}
+    sets: [quick]                 # artistic | bank_styles | photoreal | quick | {folder: ...} | {pairs: ...}
     metrics: [ssim, lpips, gram, mean_std, cfsd, artfid]
     eval_size: 256                      # metrics at eval_size² (antialiased bilinear resize)
     max_size: 512                       # longer side of content and style when stylising
@@ -24,7 +24,7 @@ import yaml
 #: Every metric the benchmark knows (see :mod:`stylelab.benchmark.metrics`).
 METRICS = ("ssim", "lpips", "gram", "mean_std", "cfsd", "artfid")
 #: Named evaluation sets (see :mod:`stylelab.benchmark.sets`).
-NAMED_SETS = ("quick", "artistic", "photoreal")
+NAMED_SETS = ("quick", "artistic", "bank_styles", "photoreal")
 
 
 class ConfigError(ValueError):
@@ -64,7 +64,7 @@ class SetEntry:
     """One evaluation set: a named set, a folder pair (all contents × all styles) or a paired layout.
 
     Attributes:
-        name: ``quick``, ``artistic``, ``photoreal`` or the label of a folder/paired set.
+        name: ``quick``, ``artistic``, ``bank_styles``, ``photoreal`` or the label of a folder/paired set.
         folder: ``{"content": dir, "style": dir}`` (every content with every style).
         pairs: Keyword arguments of :class:`stylelab.data.sources.paired.PairedFolder` (``root`` ...).
     """

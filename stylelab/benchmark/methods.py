@@ -67,7 +67,9 @@ def _zoo_budget(name: str) -> str:
     if name not in ENTRIES:
         return "-"
     record = ENTRIES[name].record()
-    for key in ("budget", "cpu_minutes", "steps", "max_steps"):
+    if "budget" in record:
+        return str(record["budget"])
+    for key in ("cpu_minutes", "steps", "max_steps"):
         if key in record:
             return f"{key} {record[key]}"
     return "see zoo record" if record else "-"

@@ -4,6 +4,9 @@
   textures (256²), no download;
 * ``artistic``: the zoo's held-out split (:mod:`stylelab.zoo.splits`): every held-out photo x every
   held-out painting (7 x 8 = 56 pairs, never trained on by a zoo recipe);
+* ``bank_styles``: the zoo's held-out photos x the paintings the shipped zoo StyleBank has banks for
+  (7 x 5 = 35 pairs; the zoo's other recipes trained on these paintings too, so this set is easier for them
+  than ``artistic``: it exists to give StyleBank, which cannot take a new style, a row);
 * ``photoreal``: the DPST photoreal pairs of the shared data with their colour-coded masks (40 pairs);
 * ``{folder: {content: DIR, style: DIR}}``: every content with every style;
 * ``{pairs: {root: DIR, ...}}``: a paired layout (:class:`stylelab.data.sources.paired.PairedFolder`).
@@ -85,6 +88,20 @@ def _artistic() -> list[EvalPair]:
     return _cross("artistic", photos, paintings)
 
 
+def _bank_styles() -> list[EvalPair]:
+    from stylelab.zoo import load_zoo_method
+    from stylelab.zoo.splits import shared_images, split_files
+
+    bank = load_zoo_method("stylebank")
+    root = shared_images()
+    styles = [str(root / name) for name in bank.style_names]
+    missing = [s for s in styles if not Path(s).is_file()]
+    if missing:
+        raise FileNotFoundError(f"the zoo StyleBank's style images are missing: {missing}")
+    photos = [str(p) for p in split_files("photos", "held_out")]
+    return _cross("bank_styles", photos, styles)
+
+
 def _paired(name: str, arguments: dict[str, object]) -> list[EvalPair]:
     from stylelab.data.sources.paired import PairedFolder
 
@@ -111,6 +128,7 @@ def build_set(entry: SetEntry, max_pairs: int | None = None) -> list[EvalPair]:
     builders: dict[str, Callable[[], list[EvalPair]]] = {
         "quick": _quick,
         "artistic": _artistic,
+        "bank_styles": _bank_styles,
         "photoreal": _photoreal,
     }
     if entry.folder is not None:

@@ -3,6 +3,8 @@
 ``stylelab benchmark --config configs/benchmark/quick.yaml [--workers N] [--output DIR]`` runs methods x
 evaluation sets x metrics plus latency per resolution (:mod:`stylelab.benchmark`) and writes
 ``results.csv``, ``results.md``, ``scatter.png``, ``latency.png`` and ``grid.jpg``; a rerun resumes.
+``--publish reports/benchmark/<name>`` copies those files there and refreshes the README's table and grid
+(:mod:`stylelab.benchmark.publish`).
 
 Without ``--config`` it times every selected method by the same code path (:mod:`stylelab.bench`):
 warm-up, synchronisation, median of repeats, batch 1 per resolution, peak memory, OOM cells, the device
@@ -29,6 +31,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--retry-marked", action="store_true", help="with --config: rerun cells stored with a mark (n/a, oom)"
     )
     parser.add_argument("--no-progress", action="store_true", help="with --config: no progress bar")
+    parser.add_argument(
+        "--publish",
+        default=None,
+        metavar="DIR",
+        help="with --config: copy the summary files (not cells/) to DIR and refresh README.md's "
+        "<!-- benchmark:NAME:begin/end --> block",
+    )
     parser.add_argument("--methods", nargs="+", default=["all"], help="short names, or 'all'")
     parser.add_argument("--sizes", nargs="+", type=int, default=[256, 512], help="square content sizes")
     parser.add_argument("--style-size", type=int, default=256, help="square style image size")
@@ -89,6 +98,17 @@ def _run_config(ns: argparse.Namespace) -> int:
         raise SystemExit(f"stylelab benchmark: {error}") from None
     output = run_quality_benchmark(config, retry_marked=ns.retry_marked, progress=not ns.no_progress)
     print((output / "results.md").read_text())
+    if ns.publish:
+        import shlex
+
+        from stylelab.benchmark.publish import publish
+
+        argv = ["stylelab", "benchmark", "--config", ns.config]
+        for flag, value in (("--workers", ns.workers), ("--output", ns.output), ("--device", ns.device)):
+            argv += [flag, str(value)] if value is not None else []
+        command = shlex.join([*argv, "--publish", ns.publish])
+        for path in publish(output, Path(ns.publish), config.name, command, readme=Path("README.md")):
+            print(f"published {path}")
     return 0
 
 

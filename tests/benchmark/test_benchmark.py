@@ -12,6 +12,7 @@ import yaml
 
 from stylelab.benchmark.config import ConfigError, load_config
 from stylelab.benchmark.methods import BenchMethod
+from stylelab.benchmark.publish import markers, update_readme
 from stylelab.benchmark.run import run_benchmark
 from stylelab.cli import main
 from stylelab.data.image_io import load_image, save_image
@@ -76,9 +77,14 @@ def test_unknown_keys_and_values_are_errors(tmp_path: Path, images: Path) -> Non
     assert config.workers == 2 and [m.key for m in config.methods] == ["wct", "adain"]
 
 
-def test_a_run_writes_every_output_and_marks_missing_weights(tmp_path: Path, images: Path) -> None:
+def test_a_run_writes_every_output_and_marks_missing_weights(
+    tmp_path: Path, images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _config(tmp_path, images)
-    assert main(["benchmark", "--config", str(path), "--no-progress"]) == 0
+    monkeypatch.chdir(tmp_path)
+    begin, end = markers("tiny")
+    Path("README.md").write_text(f"# title\n\n{begin}\nold table\n{end}\n\ntail text\n")
+    assert main(["benchmark", "--config", str(path), "--no-progress", "--publish", "reports/tiny"]) == 0
     output = tmp_path / "tiny"
     for name in ("results.csv", "results.md", "scatter.png", "latency.png", "grid.jpg"):
         assert (output / name).stat().st_size > 0, name
@@ -94,6 +100,20 @@ def test_a_run_writes_every_output_and_marks_missing_weights(tmp_path: Path, ima
     assert [r["resolution"] for r in latency] == ["32x32", "32x32"] and float(latency[0]["latency_s"]) > 0
     markdown = (output / "results.md").read_text()
     assert "commit:" in markdown and "device: CPU" in markdown and "SSIM of output to content" in markdown
+    # --publish: summary files copied (not the cells), the README block replaced, the rest kept
+    published = sorted(p.name for p in Path("reports/tiny").iterdir())
+    assert published == ["grid.jpg", "latency.png", "results.csv", "results.md", "scatter.png"]
+    readme = Path("README.md").read_text()
+    assert readme.startswith("# title\n\n" + begin) and readme.endswith(end + "\n\ntail text\n")
+    assert "old table" not in readme and "--publish reports/tiny" in readme
+    assert "![tiny grid" in readme and "(reports/tiny/grid.jpg)" in readme
+    for row in quality:  # the README row shows the CSV's values
+        line = next(x for x in readme.splitlines() if x.startswith(f"| {row['method']} | tiny |"))
+        assert f"| {float(row['ssim']):.3f} |" in line and f"| {float(row['gram_ratio']):.3f} |" in line
+        assert "| 2/2 |" in line
+    Path("README.md").write_text(f"{end}\n{begin}\n")
+    with pytest.raises(ValueError, match="in this order"):
+        update_readme(Path("README.md"), "tiny", "x")
 
 
 def test_a_failing_cell_is_marked_and_the_run_goes_on(
