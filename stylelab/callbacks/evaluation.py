@@ -16,6 +16,7 @@ from torchmetrics import Metric
 
 from stylelab.backbones import VGGEncoder, WeightsNotFoundError
 from stylelab.callbacks.grid import pair_grid
+from stylelab.callbacks.objective import DEFAULT_PENALTY, SweepObjective
 from stylelab.data.errors import UnreadableImageError
 from stylelab.data.image_io import save_image
 from stylelab.metrics.quality import (
@@ -49,6 +50,8 @@ REFERENCE = {
 #: Metrics computed from :func:`stylelab.metrics.quality.quality_scores` rather than a torchmetrics class.
 QUALITY_METRICS = ("style_ratio", "floor_pass")
 DEFAULT_METRICS = ("style_gram", "style_mean_std", "content_mse", "lpips_alex", "ssim")
+#: Caption of the logged grid's columns.
+GRID_CAPTION = "rows: evaluation pairs; columns: content | style | output"
 
 
 def build_metric(name: str, encoder: VGGEncoder | None, encoder_name: str) -> Metric:
@@ -119,6 +122,17 @@ class StyleEvaluation(L.Callback):
         max_pairs: Use at most this many pairs (``None``: all the datamodule gives).
         log_images: Log the content | style | output grid.
         output_dir: Where the end-of-fit ``grid.png`` and ``metrics.md`` go (``None``: not written).
+        objective: Name under which the sweep objective is logged (``val/<name>``; ``None``: not computed).
+            The objective (:class:`stylelab.callbacks.objective.SweepObjective`) is the mean over pairs of
+            ``style_ratio + objective_penalty * max(0, objective_ssim_floor - SSIM to content)``: the
+            quality floor's style ratio under a soft content constraint. A copy of the content scores 1
+            (ratio 1), a copy of the style or noise ≈ 2 (SSIM ≈ 0.1), a stylisation that keeps
+            SSIM ≥ the floor scores its ratio (< 1 when it took style). Minimise it.
+        objective_ssim_floor: SSIM to the content below which the objective's penalty starts.
+        objective_penalty: The penalty's slope (style-ratio units per unit of SSIM).
+        objective_size: Square side at which the objective's SSIM and style ratio are computed
+            (``None``: each pair's content shorter side, i.e. the datamodule's ``eval_size``; the quality
+            floor itself uses 256).
     """
 
     def __init__(
@@ -129,12 +143,26 @@ class StyleEvaluation(L.Callback):
         max_pairs: int | None = None,
         log_images: bool = True,
         output_dir: str | None = None,
+        objective: str | None = "objective",
+        objective_ssim_floor: float = SSIM_FLOOR,
+        objective_penalty: float = DEFAULT_PENALTY,
+        objective_size: int | None = None,
     ) -> None:
         super().__init__()
         self.metric_names = list(metrics or DEFAULT_METRICS)
         for name in self.metric_names:
             if name not in REFERENCE:
                 raise ValueError(f"unknown metric {name!r}; available: {', '.join(sorted(REFERENCE))}")
+        if objective is not None and (objective in REFERENCE or not objective or "/" in objective):
+            raise ValueError(
+                f"objective name {objective!r} must be non-empty, without '/', and not a metric name "
+                f"({', '.join(sorted(REFERENCE))})"
+            )
+        if objective_size is not None and objective_size < 16:
+            raise ValueError(f"objective_size must be at least 16 pixels (SSIM window); got {objective_size}")
+        self.objective = objective
+        self.sweep_objective = SweepObjective(objective_ssim_floor, objective_penalty)
+        self.objective_size = objective_size
         self.encoder_weights = encoder_weights
         self.every_n_epochs = every_n_epochs
         self.max_pairs = max_pairs
@@ -185,6 +213,7 @@ class StyleEvaluation(L.Callback):
                 metrics[name] = build_metric(name, self._vgg(), encoder_name).to(device)
         quality_wanted = any(name in QUALITY_METRICS for name in self.metric_names)
         floor: list[QualityScores] = []
+        objective_scores: list[QualityScores] | None = [] if self.objective else None
         rows = []
         with torch.no_grad():
             for content, style in pairs:
@@ -193,6 +222,8 @@ class StyleEvaluation(L.Callback):
                 rows.append((content, style, out[0].cpu()))
                 if quality_wanted:
                     floor += quality_scores(out, c, s, encoder=self._vgg())
+                if objective_scores is not None:
+                    objective_scores = self._objective_scores(objective_scores, floor, out, c, s, notes)
                 for name, metric in metrics.items():
                     if metric is None:
                         continue
@@ -222,8 +253,37 @@ class StyleEvaluation(L.Callback):
                         else ""
                     )
         values = {name: values.get(name) for name in self.metric_names}
+        if self.objective:
+            value = self.sweep_objective(objective_scores) if objective_scores else math.nan
+            values[self.objective] = value if math.isfinite(value) else None
+            if objective_scores:
+                size = f"{self.objective_size}²" if self.objective_size else "each content's shorter side²"
+                variants[self.objective] = f"{self.sweep_objective.describe()}; at {size}; lower is better"
         grid = pair_grid(rows) if rows and self.log_images else None
         return EvaluationResult(stage, values, variants, notes, len(pairs), grid)
+
+    def _objective_scores(
+        self,
+        scores: list[QualityScores],
+        floor: list[QualityScores],
+        out: Tensor,
+        content: Tensor,
+        style: Tensor,
+        notes: dict[str, str],
+    ) -> list[QualityScores] | None:
+        """Append the floor scores of one ``(1, 3, H, W)`` triple at the objective's size to ``scores``.
+
+        Reuses the quality floor's scores when they were computed at the same size; returns ``None`` (and a
+        note) once the objective cannot be computed for want of encoder weights.
+        """
+        size = self.objective_size or min(content.shape[-2:])
+        if floor and size == EVAL_SIZE and any(name in QUALITY_METRICS for name in self.metric_names):
+            return [*scores, floor[-1]]
+        try:
+            return scores + quality_scores(out, content, style, size=size, encoder=self._vgg())
+        except WeightsNotFoundError as error:
+            notes[str(self.objective)] = f"not computed: {str(error).splitlines()[0]}"
+            return None
 
     def _vgg(self) -> VGGEncoder:
         if self._encoder is None:
@@ -274,7 +334,8 @@ class StyleEvaluation(L.Callback):
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image(tag, grid, step)
             elif isinstance(logger, WandbLogger):
-                logger.log_image(key=tag, images=[grid.permute(1, 2, 0).numpy()], step=step)
+                image = grid.permute(1, 2, 0).numpy()  # W&B takes (H, W, 3); floats in [0, 1] become 8 bit
+                logger.log_image(key=tag, images=[image], step=step, caption=[GRID_CAPTION])
             elif logger.log_dir is not None:
                 save_image(
                     grid, Path(logger.log_dir) / "images" / f"{tag.replace('/', '_')}_step{step:07d}.png"

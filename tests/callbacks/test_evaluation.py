@@ -5,7 +5,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 
 from stylelab.callbacks import StyleEvaluation, pair_grid
 from stylelab.data import StyleTransferDataModule
@@ -54,16 +54,26 @@ def test_evaluate_names_variants_and_skips_missing_weights(
     assert "| lpips_vgg | n/a | not computed" in table
 
 
-@pytest.mark.parametrize("logger_cls", [CSVLogger, TensorBoardLogger])
+@pytest.mark.parametrize("logger_cls", [CSVLogger, TensorBoardLogger, WandbLogger])
 def test_logs_metrics_and_grid_in_a_trainer(
     logger_cls: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WANDB_MODE", "disabled")  # the real offline run: tests/cli/test_wandb_sweep.py
     logger = logger_cls(save_dir=tmp_path)
-    images: list[str] = []
+    tags: list[str] = []
     if logger_cls is TensorBoardLogger:
         monkeypatch.setattr(
-            type(logger.experiment), "add_image", lambda self, tag, img, step: images.append(tag)
+            type(logger.experiment), "add_image", lambda self, tag, img, step: tags.append(tag)
         )
+    if logger_cls is WandbLogger:
+
+        def log_image(self: WandbLogger, key: str, images: list, step: int | None = None, **kw: list) -> None:
+            (image,) = images  # W&B takes (H, W, 3)
+            assert image.shape[2] == 3 and image.shape[0] > 3 and 0 <= image.min() <= image.max() <= 1
+            assert len(kw["caption"]) == 1
+            tags.append(key)
+
+        monkeypatch.setattr(WandbLogger, "log_image", log_image)
     callback = StyleEvaluation(
         metrics=["style_mean_std", "ssim"], encoder_weights=None, output_dir=str(tmp_path / "out")
     )
@@ -80,9 +90,11 @@ def test_logs_metrics_and_grid_in_a_trainer(
     )
     trainer.fit(AdaIN(encoder_weights=None), datamodule=_datamodule())
     assert "val/ssim" in trainer.callback_metrics and "val/style_mean_std" in trainer.callback_metrics
+    assert "val/objective" in trainer.callback_metrics  # the sweep objective, on by default
     if logger_cls is CSVLogger:
         assert list(Path(logger.log_dir, "images").glob("val_pairs_step*.png"))
     else:
-        assert images == ["val/pairs"]
+        assert tags == ["val/pairs"]
     assert (tmp_path / "out" / "grid.png").is_file()
-    assert "| ssim |" in (tmp_path / "out" / "metrics.md").read_text()
+    table = (tmp_path / "out" / "metrics.md").read_text()
+    assert "| ssim |" in table and "| objective |" in table and "max(0, 0.3 - SSIM" in table
