@@ -23,7 +23,7 @@ from pathlib import Path
 
 import common  # type: ignore[import-not-found]
 
-from stylelab.bench import device_description
+from stylelab.reproduce.harness import header_lines
 from stylelab.utils.io import atomic_save_text
 
 
@@ -66,7 +66,9 @@ def main() -> None:
     lines = [
         "# Library build memory: one 1024x1024 image",
         "",
-        f"Device: {device_description(__import__('torch').device('cpu'))}; {args.threads} threads; image "
+        *header_lines(f"--style-size {' '.join(args.sizes)}, {args.threads} threads"),
+        "",
+        f"{args.threads} threads; image "
         f"`{image.name}` (1024x1024); encoder relu3_1 (vgg_normalised), 4x4 windows, stride 1, NCC 0.9 "
         "(blockwise, 1024-row blocks), BHKM tree K = 10, depth 2 stored with the library.",
         "",

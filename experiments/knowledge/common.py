@@ -5,22 +5,21 @@ default ``$STYLELAB_SHARED_DATA/weights``). Per-image libraries are built once (
 shorter side 512, 4x4 windows, stride 1, NCC 0.9 per image) and cached under
 ``outputs/knowledge/libraries`` (override with ``$STYLELAB_LIBRARIES``); the nine libraries of one to
 three images are combinations of them, exactly what building them from scratch would give because the
-reference code de-duplicates per image.
+reference code de-duplicates per image. The shared-data folder, image loading and report headers come from
+:mod:`stylelab.reproduce` (``common.shared_images`` is :func:`stylelab.reproduce.images.shared_images`).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
-from stylelab.data import load_image
-from stylelab.data.transforms import center_crop, resize_shorter
 from stylelab.methods.knowledge import EncoderSpec, KnowledgeLibrary, build_library, combine_libraries
 from stylelab.methods.knowledge.library import BuildSettings, list_libraries, load_library
+from stylelab.reproduce.images import load_square, shared_images
 
 REPO = Path(__file__).resolve().parents[2]
 REPORTS = REPO / "reports" / "knowledge"
@@ -68,15 +67,6 @@ def config_label(k: int, depth: int, probes: int | tuple[int, ...], rerank: int)
     """``3-BHKM K=32 d=2 p=8/16 rr=8`` (rr = full-vector re-ranking, omitted when 0)."""
     p = str(probes) if isinstance(probes, int) else "/".join(map(str, probes))
     return f"3-BHKM K={k} d={depth} p={p}" + (f" rr={rerank}" if rerank else "")
-
-
-def shared_images() -> Path:
-    """``$STYLELAB_SHARED_DATA/images``; exits with a message when it is not set."""
-    root = os.environ.get("STYLELAB_SHARED_DATA")
-    if not root or not (Path(root) / "images").is_dir():
-        sys.exit("set STYLELAB_SHARED_DATA to the shared data folder (with images/ and weights/)")
-    os.environ.setdefault("STYLELAB_WEIGHTS", str(Path(root) / "weights"))
-    return Path(root) / "images"
 
 
 def library_cache() -> Path:
@@ -135,5 +125,4 @@ def tuning_library() -> KnowledgeLibrary:
 
 def content_crop(file: str, size: int = 512) -> torch.Tensor:
     """A content photo resized (shorter side ``size``) and centre-cropped to ``(1, 3, size, size)``."""
-    image = load_image(shared_images() / "content" / file)
-    return center_crop(resize_shorter(image, size), size)[None]
+    return load_square(shared_images() / "content" / file, size)

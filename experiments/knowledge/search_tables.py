@@ -34,6 +34,7 @@ from stylelab.bench import Row, TimingConfig, TimingTable, device_description, m
 from stylelab.methods.knowledge import EncoderSpec, SearchResult, make_index
 from stylelab.methods.knowledge.index import BHKMIndex, HKMIndex, PatchIndex, unit_rows
 from stylelab.methods.knowledge.library import image_patches
+from stylelab.reproduce.harness import header_lines
 from stylelab.utils.io import atomic_save_text
 
 #: Paper seconds (GTX 1080Ti): (per patch, per image). Table 1 and Table 2 (supplement).
@@ -200,14 +201,20 @@ def write_reports(
 ) -> None:
     """Table 1, Table 2 (with the beyond-paper rows), the per-library timing table and the target check."""
     header = [
-        f"Device: {device}; {args.threads} thread(s) for torch and faiss; float32; search only (encoding "
-        "excluded). Paper: GTX 1080Ti GPU.",
+        *header_lines(
+            f"median of {args.repeats} after 1 warm-up, {args.contents} content photo(s), "
+            f"{args.threads} thread(s)",
+            device=device,
+            elapsed_s=elapsed,
+        ),
+        "",
+        f"{args.threads} thread(s) for torch and faiss; float32; search only (encoding excluded). Paper: GTX "
+        "1080Ti GPU.",
         f"Nine libraries ({', '.join(f'{k}: {v}' for k, v in sizes.items())} patches), "
         f"{args.contents} real 512x512 content photo(s) each, {count_q} query windows per image; "
         f"approximate searches: median of {args.repeats} after 1 warm-up; exact searches: 1 call (ground "
         f"truth). Averages over the {len(sizes) * args.contents} (library, content) runs. Run took "
-        f"{elapsed / 60:.1f} min (`python experiments/knowledge/search_tables.py --contents {args.contents} "
-        f"--repeats {args.repeats} --threads {args.threads} --tuned {args.tuned}`).",
+        f"{elapsed / 60:.1f} min.",
         "",
     ]
     t1_names = {"Traverse": "Traverse", "PQ": "PQ", "ours (BHKM)": "3-BHKM"}

@@ -31,11 +31,12 @@ import common  # type: ignore[import-not-found]  # experiments/knowledge/common.
 import faiss
 import torch
 
-from stylelab.bench import TimingConfig, device_description, measure
+from stylelab.bench import TimingConfig, measure
 from stylelab.methods.knowledge import EncoderSpec, KnowledgeLibrary
 from stylelab.methods.knowledge.index import BHKMIndex, ExactIndex, unit_rows
 from stylelab.methods.knowledge.library import image_patches
 from stylelab.methods.knowledge.tree import Tree, build_tree
+from stylelab.reproduce.harness import header_lines
 from stylelab.utils.io import atomic_save_text
 
 #: (K, depth, probes, rerank); the first is the paper / reference code.
@@ -176,13 +177,16 @@ def write(
     lines = [
         "# Search target (issue 5): 3-band BHKM vs exact search, libraries of three style images",
         "",
-        f"Device: {device_description(torch.device('cpu'))}; 1 thread (torch and faiss); float32; search "
+        *header_lines(
+            f"median of {args.repeats}, {args.contents} content photo(s), 1 thread", elapsed_s=elapsed
+        ),
+        "",
+        "1 thread (torch and faiss); float32; search "
         "only (encoding excluded); 512x512 content crops, 4x4 windows at stride 2 = 3,969 queries per image; "
         "relu3_1 of vgg_normalised, libraries with the reference settings (shorter side 512, stride 1, NCC "
         "0.9). Exact: one timed call (also the ground truth); BHKM: median of "
         f"{args.repeats} after a warm-up; speed-up = exact / BHKM seconds of the same (library, content) in "
-        f"this run. Run took {elapsed / 60:.1f} min (`python experiments/knowledge/target.py --contents "
-        f"{args.contents} --repeats {args.repeats}`).",
+        f"this run. Run took {elapsed / 60:.1f} min.",
         "",
         f"Target: speed-up >= {TARGET[0]:.0f}x, recall@1 >= {TARGET[1]}, ratio >= {TARGET[2]}. Settings: "
         "K, depth, probes (per level, top first: `8/16` = 8 top-level nodes, then 16 leaves), `rr` = "
