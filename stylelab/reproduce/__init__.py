@@ -12,7 +12,7 @@
 """
 
 from stylelab.reproduce.cache import JsonCache, cache_key
-from stylelab.reproduce.harness import ReportWriter, header_lines
+from stylelab.reproduce.harness import ReportWriter, header_lines, machine_description
 from stylelab.reproduce.header import ReportHeader, format_header, parse_header
 from stylelab.reproduce.index import ENTRIES, ENTRIES_LIST, Entry, get_entry
 from stylelab.reproduce.markdown import markdown_table, ratio_cell
@@ -31,6 +31,7 @@ __all__ = [
     "format_header",
     "get_entry",
     "header_lines",
+    "machine_description",
     "markdown_table",
     "parse_header",
     "ratio_cell",

@@ -55,3 +55,33 @@ class JsonCache:
             value = compute()
             self.put(params, value)
         return value
+
+
+def write_csv_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write dict rows as CSV atomically (columns: union of keys in first-seen order; missing cells empty).
+
+    Cells must not contain commas or newlines (numbers and short labels: per-step training logs).
+    """
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    lines = [",".join(keys)] + [",".join(str(row.get(k, "")) for k in keys) for row in rows]
+    atomic_save_text(path, "\n".join(lines) + "\n")
+
+
+def read_csv_rows(path: Path) -> list[dict[str, Any]]:
+    """Read :func:`write_csv_rows` output: numbers as floats, other cells as text, empty cells dropped."""
+    lines = path.read_text().strip().splitlines()
+    keys = lines[0].split(",")
+    rows = []
+    for line in lines[1:]:
+        row: dict[str, Any] = {}
+        for key, value in zip(keys, line.split(","), strict=True):
+            if value == "":
+                continue
+            try:
+                row[key] = float(value)
+            except ValueError:
+                row[key] = value
+        rows.append(row)
+    return rows

@@ -13,6 +13,8 @@ run that fails half-way leaves the previous report in place.
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,31 +33,43 @@ def header_lines(
     device: str | None = None,
     command: str | None = None,
     repo: Path | None = None,
-    started: float | None = None,
+    elapsed_s: float | None = None,
 ) -> list[str]:
     """The canonical header of a report written now, as Markdown list lines.
 
     Args:
         budget: What the run was allowed (steps, repeats...); ``None`` writes ``not recorded``.
-        device: Defaults to :func:`stylelab.bench.device_description` of the CPU (torch's threads now).
+        device: Defaults to :func:`machine_description` (call it while the run's thread count is set).
         command: Defaults to the running ``python <script> <args>``.
         repo: Folder whose git commit is recorded (default: the current folder).
-        started: ``time.perf_counter()`` at the start of the run: appends the wall time to the budget.
+        elapsed_s: Wall seconds the run took so far: appended to the budget as ``run took N s``.
 
     Returns:
         Five ``- key: value`` lines.
     """
-    if started is not None:
-        took = f"run took {time.perf_counter() - started:.0f} s"
+    if elapsed_s is not None:
+        took = f"run took {elapsed_s:.0f} s"
         budget = f"{budget}; {took}" if budget else took
     header = ReportHeader(
         date=utc_now(),
-        device=device or device_description(torch.device("cpu")),
+        device=device or machine_description(),
         commit=git_commit(repo),
         budget=budget,
         command=command or command_line(),
     )
     return format_header(header).splitlines()
+
+
+def machine_description() -> str:
+    """The CPU, torch's threads and version, the visible logical CPUs and Python, in one line.
+
+    Returns:
+        For example ``"CPU: AMD EPYC, 2 threads, torch 2.14.1; 2 logical CPUs visible; Python 3.11.7"``.
+    """
+    return (
+        f"{device_description(torch.device('cpu'))}; {os.cpu_count()} logical CPUs visible; "
+        f"Python {platform.python_version()}"
+    )
 
 
 class ReportWriter:
@@ -120,7 +134,8 @@ class ReportWriter:
 
     def render(self) -> str:
         """The report's text: title, header (with the wall time so far), blocks."""
-        head = header_lines(self.budget, device=self.device, command=self.command, started=self._started)
+        elapsed = time.perf_counter() - self._started
+        head = header_lines(self.budget, device=self.device, command=self.command, elapsed_s=elapsed)
         return "\n\n".join([f"# {self.title}", "\n".join(head), *self.blocks]) + "\n"
 
     def write(self) -> Path:
