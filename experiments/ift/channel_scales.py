@@ -19,11 +19,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import REPORTS, load, markdown_table, shared_root  # noqa: E402
+from common import REPORTS  # noqa: E402
 
 from stylelab.backbones import load_weights  # noqa: E402
 from stylelab.methods.ift import IFTNet  # noqa: E402
+from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 BIASES = {
@@ -44,7 +45,7 @@ def main() -> int:
     photos = sorted((shared / "images" / "content").iterdir())
     photos += sorted((shared / "images" / "photoreal_pairs" / "content").iterdir())[:20]
     with torch.no_grad():
-        net.calibrate(load(p, 256) for p in photos)
+        net.calibrate(load_resized(p, 256) for p in photos)
     rows = []
     for level, (key_c, key_n) in BIASES.items():
         exact = caffe[key_c] / normalised[key_n]

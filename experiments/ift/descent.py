@@ -19,11 +19,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import MULTI_STYLE_CASES, REPORTS, cpu_name, load, load_model, markdown_table, shared_root  # noqa: E402
+from common import MULTI_STYLE_CASES, REPORTS, load_model  # noqa: E402
 
 from stylelab.methods.ift import LEVELS, resolve_levels  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 TABLES = ("conservative", "reference", "demo")
@@ -52,8 +54,8 @@ def main() -> int:
     for size in args.sizes:
         for content_name, style_name, _ in MULTI_STYLE_CASES:
             with torch.no_grad():
-                fc = net.encode(load(shared / "images" / "content" / content_name, size))[0]
-                fs = net.encode(load(shared / "images" / "style" / style_name, size))[0]
+                fc = net.encode(load_resized(shared / "images" / "content" / content_name, size))[0]
+                fs = net.encode(load_resized(shared / "images" / "style" / style_name, size))[0]
                 scales = net.scales_for(fc, fs)
             for level in LEVELS:
                 x, y = fc[level] / scales[level], fs[level] / scales[level]
@@ -84,7 +86,7 @@ def main() -> int:
         [
             "# Fixed step 0.01 vs exact line search (15 updates)",
             "",
-            f"Device: this machine's CPU ({cpu_name()}). Four photo/painting pairs "
+            f"Device: {machine_description()}. Four photo/painting pairs "
             "(experiments/ift/common.py), content and style at the same size; Caffe VGG-19 (q8) features "
             "in channel-scale units.",
             "",

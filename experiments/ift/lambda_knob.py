@@ -20,22 +20,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
-    MULTI_STYLE_CASES,
-    REPORTS,
-    cpu_name,
-    load,
-    load_model,
-    markdown_table,
-    shared_root,
-    svg_plot,
-)
+from common import MULTI_STYLE_CASES, REPORTS, load_model  # noqa: E402
 
 from stylelab.methods.ift import LEVELS, resolve_levels  # noqa: E402
 from stylelab.metrics.content_loss import content_loss  # noqa: E402
 from stylelab.metrics.style_loss import style_loss  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
+from stylelab.reproduce.figures import svg_line_plot  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 MULTIPLIERS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -60,8 +54,8 @@ def main() -> int:
     feature_rows, image_rows = [], []
     curves: dict[str, list[tuple[float, float]]] = {}
     for content_name, style_name, _ in MULTI_STYLE_CASES[:2]:
-        content = load(shared / "images" / "content" / content_name, args.size)
-        style = load(shared / "images" / "style" / style_name, args.size)
+        content = load_resized(shared / "images" / "content" / content_name, args.size)
+        style = load_resized(shared / "images" / "style" / style_name, args.size)
         with torch.no_grad():
             fc, fs = net.encode(content)[0], net.encode(style)[0]
             scale = net.scales_for(fc, fs)["relu4_1"]
@@ -85,8 +79,8 @@ def main() -> int:
             content_curve.append((m, c_loss))
         curves[f"style loss, {content_name}"] = style_curve
         curves[f"content loss, {content_name}"] = content_curve
-        small_c = load(shared / "images" / "content" / content_name, args.image_size)
-        small_s = load(shared / "images" / "style" / style_name, args.image_size)
+        small_c = load_resized(shared / "images" / "content" / content_name, args.image_size)
+        small_s = load_resized(shared / "images" / "style" / style_name, args.image_size)
         for m in MULTIPLIERS:
             lam = {lv: m * base[lv].lam for lv in LEVELS}
             with warnings.catch_warnings(record=True) as caught, torch.no_grad():
@@ -99,7 +93,7 @@ def main() -> int:
                 f"{float(style_loss(image, small_s, 'gram')):.4g}",
             ])  # fmt: skip
         print("done", content_name)
-    svg = svg_plot(
+    svg = svg_line_plot(
         {k: [(m if m > 0 else 0.125, v) for m, v in pts] for k, pts in curves.items()},
         title="IFT at relu4_1: relative losses vs lambda multiplier (0 plotted at 1/8)",
         xlabel="lambda / 25 (log scale)",
@@ -110,7 +104,7 @@ def main() -> int:
         [
             "# The lambda knob: content vs style (IFT)",
             "",
-            f"Device: this machine's CPU ({cpu_name()}).",
+            f"Device: {machine_description()}.",
             "",
             "## Feature level: relu4_1, 15 updates",
             "",

@@ -26,13 +26,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import MULTI_STYLE_CASES, REPORTS, cpu_name, load, load_model, markdown_table, shared_root  # noqa: E402
+from common import MULTI_STYLE_CASES, REPORTS, load_model  # noqa: E402
 
 from stylelab.methods.ift import resolve_levels  # noqa: E402
 from stylelab.metrics.style_loss import style_loss  # noqa: E402
 from stylelab.ops import adain, zca_transform  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 LEVELS = ("relu4_1", "relu3_1")
@@ -84,9 +86,9 @@ def main() -> int:
     feature_rows, wins = [], {"AdaIN blend": 0, "WCT blend": 0, "IFT blend": 0}
     image_rows = []
     for content_name, a_name, b_name in MULTI_STYLE_CASES:
-        content = load(shared / "images" / "content" / content_name, args.size)
-        style_a = load(shared / "images" / "style" / a_name, args.size)
-        style_b = load(shared / "images" / "style" / b_name, args.size)
+        content = load_resized(shared / "images" / "content" / content_name, args.size)
+        style_a = load_resized(shared / "images" / "style" / a_name, args.size)
+        style_b = load_resized(shared / "images" / "style" / b_name, args.size)
         with torch.no_grad():
             fc, fa, fb = (net.encode(t)[0] for t in (content, style_a, style_b))
             scales = net.scales_for(fc, fa, fb)
@@ -119,7 +121,7 @@ def main() -> int:
             for name, (la, lb) in losses.items():
                 feature_rows.append([case, level, name, f"{la:.3f}", f"{lb:.3f}"])
         # whole pipeline, decoded images
-        small = [load(p, args.image_size) for p in (
+        small = [load_resized(p, args.image_size) for p in (
             shared / "images" / "content" / content_name,
             shared / "images" / "style" / a_name,
             shared / "images" / "style" / b_name,
@@ -146,7 +148,7 @@ def main() -> int:
         [
             "# Multi-style transfer: styles inside the objective vs linear blending (supplement 4-5)",
             "",
-            f"Device: this machine's CPU ({cpu_name()}). Content and styles resized to "
+            f"Device: {machine_description()}. Content and styles resized to "
             f"{args.size}x{args.size}; features of the Caffe VGG-19 (q8) in channel-scale (vgg_normalised) "
             "units; IFT: 15 fixed-step updates of 0.01, weights 1/2 and 1/2 (a diverging fixed step is "
             "redone with the line search).",

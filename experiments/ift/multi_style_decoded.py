@@ -32,14 +32,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import MULTI_STYLE_CASES, REPORTS, cpu_name, markdown_table, shared_root  # noqa: E402
+from common import MULTI_STYLE_CASES, REPORTS  # noqa: E402
 from r31_common import load_like_cli, pad_to, set_threads  # noqa: E402
 
 from stylelab.methods.ift import IFT, LevelSetting  # noqa: E402
 from stylelab.methods.ift.transform import transform_feature  # noqa: E402
 from stylelab.metrics.quality import VARIANT, quality_scores  # noqa: E402
 from stylelab.ops import adain, zca_transform  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 #: Four more triples beyond the feature-level report's four (any shared images: nothing is tuned here).
@@ -152,7 +154,7 @@ def main() -> int:
         [
             "# Multi-style transfer on decoded images: styles in the IFT objective vs linear blends",
             "",
-            f"Device: this machine's CPU ({cpu_name()}).",
+            f"Device: {machine_description()}.",
             "",
             f"Variant: {model.variant()}. Images loaded as `stylelab stylize --max-size {args.max_size}` "
             "(longer side 512, aspect kept), reflect-padded to multiples of 4. Blends: 1/2 T(A) + 1/2 T(B) "

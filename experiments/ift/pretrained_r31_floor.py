@@ -24,13 +24,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import REPO, REPORTS, cpu_name, markdown_table, shared_root  # noqa: E402
+from common import REPO, REPORTS  # noqa: E402
 from r31_common import held_out_pairs, load_like_cli, set_threads, short, split  # noqa: E402
 
 from stylelab.data import load_image  # noqa: E402
 from stylelab.methods.ift import IFT  # noqa: E402
 from stylelab.metrics.quality import VARIANT, QualityScores, quality_scores  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 OUT = REPO / "outputs" / "ift_pretrained_r31_heldout"
@@ -152,7 +154,7 @@ def main() -> int:
         [
             "# IFT `pretrained_r31` on held-out images: the quality floor through the CLI",
             "",
-            f"Device: this machine's CPU ({cpu_name()}).",
+            f"Device: {machine_description()}.",
             "",
             "Command: `stylelab stylize --method ift --preset pretrained_r31 --max-size "
             f"{args.max_size}` with `STYLELAB_WEIGHTS` unset and `STYLELAB_OFFLINE=1` (shipped weights "

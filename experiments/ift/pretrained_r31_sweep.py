@@ -32,13 +32,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import REPORTS, cpu_name, markdown_table, shared_root  # noqa: E402
+from common import REPORTS  # noqa: E402
 from r31_common import floor_scores, load_like_cli, pad_to, set_threads, short, split, tuning_pairs  # noqa: E402
 
 from stylelab.metrics.quality import SSIM_FLOOR, STYLE_RATIO_CEILING, VARIANT  # noqa: E402
 from stylelab.nn.pretrained_r31 import MULTIPLE_OF, PretrainedR31  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 FIXED = [("fixed", lam, 15) for lam in (50.0, 100.0, 200.0)]
@@ -144,7 +146,7 @@ def main() -> int:
         [
             "# IFT `pretrained_r31`: choosing lambda, n_upd and the step rule (tuning subset only)",
             "",
-            f"Device: this machine's CPU ({cpu_name()}); the transform times are wall-clock on a shared CPU.",
+            f"Device: {machine_description()}; the transform times are wall-clock on a shared CPU.",
             "",
             "Variant: IFT (supplement Eq. 1-2, uncentred Gram, one round) at relu3_1 of the exact "
             "vgg_normalised encoder (raw features: vgg_normalised is already normalised by mean activations, "

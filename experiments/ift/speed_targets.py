@@ -19,13 +19,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import REPORTS, calibrate, cpu_name, load, markdown_table, shared_root  # noqa: E402
+from common import REPORTS, calibrate  # noqa: E402
 
 from stylelab.bench import TimingConfig, measure  # noqa: E402
 from stylelab.methods.ift import IFTNet  # noqa: E402
 from stylelab.ops import zca_transform  # noqa: E402
 from stylelab.ops.ift import ift_transform  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 
@@ -42,10 +44,10 @@ def main() -> int:
     photo = shared / "images" / "content" / "newyork.jpg"
     painting = shared / "images" / "style" / "starry_night_crop.jpg"
     with torch.no_grad():
-        style = net.encode(load(painting, 512))[0]["relu4_1"]
+        style = net.encode(load_resized(painting, 512))[0]["relu4_1"]
         scale = net.level_scale("relu4_1", style).view(1, -1, 1, 1)
         style = style / scale
-        feats = {s: net.encode(load(photo, s))[0]["relu4_1"] / scale for s in (512, 1024)}
+        feats = {s: net.encode(load_resized(photo, s))[0]["relu4_1"] / scale for s in (512, 1024)}
     lam, n_upd = 25.0, 15  # photorealistic preset at relu4_1
     config = TimingConfig(warmup=1, repeats=args.repeats, num_threads=args.threads)
     results: dict[str, float] = {}
@@ -81,7 +83,7 @@ def main() -> int:
         [
             "# IFT speed targets at relu4_1 (15 updates, lambda 25, fixed step 0.01, float32)",
             "",
-            f"Device: this machine's CPU ({cpu_name()}), shared with other jobs; stylelab.bench.measure, "
+            f"Device: {machine_description()}, shared with other jobs; stylelab.bench.measure, "
             f"warm-up {config.warmup}, median of {config.repeats}, {args.threads} threads.",
             "Features: relu4_1 of a photo at 512x512 (64x64 positions) and 1024x1024 (128x128), style "
             "painting at 512x512; C = 512; channel-scale units.",

@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import CHECKPOINT, REPORTS, cpu_name, shared_root  # noqa: E402
+from common import CHECKPOINT, REPORTS  # noqa: E402
 
 from stylelab.cli import main as cli  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import shared_root  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 
@@ -66,7 +67,7 @@ def main() -> int:
     lines = [
         "# `stylelab stylize` examples (IFT)",
         "",
-        f"Device: this machine's CPU ({cpu_name()}). Decoder: the short CPU-trained checkpoint "
+        f"Device: {machine_description()}. Decoder: the short CPU-trained checkpoint "
         "(configs/experiments/ift/cpu_small.yaml), so these images check the command line, masks and "
         "weights, not the paper's image quality. Paths below are relative to the shared data folder.",
         "",

@@ -24,11 +24,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import REPORTS, cpu_name, load, load_model, markdown_table, shared_root  # noqa: E402
+from common import REPORTS, load_model  # noqa: E402
 
 from stylelab.bench import TimingConfig, TimingTable, latency  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError  # noqa: E402
+from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
+from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 
 PAPER_SECONDS = {256: 0.13, 512: 0.31, 768: 0.62, 1024: 0.92}
 
@@ -59,7 +61,7 @@ def main() -> int:
     table = TimingTable(
         "Supplement Table 1 — IFT seconds per image (n_upd = 15, n_iter = 1)",
         notes=[
-            f"Device: this machine's CPU ({cpu_name()}), shared with other jobs while measured; "
+            f"Device: {machine_description()}, shared with other jobs while measured; "
             "the paper's hardware is not stated (its numbers are GPU-like).",
             "Pipeline: coarse-to-fine, preset photorealistic (lambda 1e4 / 2.5e3 / 2.5e2 / 25 at "
             "relu1_1..relu4_1, 15 fixed-step updates of 0.01 per level), transforms in the C x C matrix "
@@ -78,7 +80,7 @@ def main() -> int:
             if size <= 512
             else TimingConfig(warmup=0, repeats=1, num_threads=args.threads)
         )
-        content, style = load(photo, size), load(painting, size)
+        content, style = load_resized(photo, size), load_resized(painting, size)
 
         def make_input(batch: int, h: int, w: int, pair: tuple = (content, style)) -> tuple:
             return pair
