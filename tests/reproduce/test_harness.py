@@ -118,3 +118,32 @@ def test_reports_readme_falls_back_to_the_commit_that_added_the_report(tmp_path:
     ).stdout.strip()
     old = next(line for line in render_reports_readme(tmp_path).splitlines() if "zz/old.md" in line)
     assert f"| {commit} (committed) |" in old and " (committed) | CPU: older |" in old
+
+
+def test_csv_rows_round_trip(tmp_path: Path) -> None:
+    from stylelab.reproduce.cache import read_csv_rows, write_csv_rows
+
+    rows = [{"step": 1, "branch": "stylize", "loss": 2.5}, {"step": 2, "branch": "ae", "mse": 0.25}]
+    write_csv_rows(tmp_path / "log.csv", rows)
+    assert (tmp_path / "log.csv").read_text() == "step,branch,loss,mse\n1,stylize,2.5,\n2,ae,,0.25\n"
+    assert read_csv_rows(tmp_path / "log.csv") == [
+        {"step": 1.0, "branch": "stylize", "loss": 2.5},
+        {"step": 2.0, "branch": "ae", "mse": 0.25},
+    ]
+
+
+def test_svg_line_plot_maps_points_to_the_axes() -> None:
+    import re
+
+    from stylelab.reproduce.figures import svg_line_plot
+
+    series = {"a": [(1.0, 10.0), (100.0, 1000.0)]}
+    svg = svg_line_plot(series, title="t", xlabel="x", ylabel="y", logx=True, logy=True)
+    points = re.search(r'points="([^"]+)"', svg)
+    assert points is not None
+    (xa, ya), (xb, yb) = (tuple(map(float, p.split(","))) for p in points.group(1).split())
+    # left/bottom corner and right/top corner of the plot area (560x360, margins 60/20/30/45)
+    assert (xa, ya, xb, yb) == (60.0, 315.0, 540.0, 30.0)
+    assert "(log scale)" in svg and svg.count("<circle") == 2
+    with pytest.raises(ValueError, match="nothing to plot"):
+        svg_line_plot({"a": [(0, 0)]}, title="t", xlabel="x", ylabel="y", logy=True)
