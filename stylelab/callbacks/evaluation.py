@@ -334,7 +334,8 @@ class StyleEvaluation(L.Callback):
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image(tag, grid, step)
             elif isinstance(logger, WandbLogger):
-                image = grid.permute(1, 2, 0).numpy()  # W&B takes (H, W, 3); floats in [0, 1] become 8 bit
+                # W&B takes (H, W, 3) arrays in [0, 255]: it would truncate [0, 1] floats to black
+                image = (grid.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
                 logger.log_image(key=tag, images=[image], step=step, caption=[GRID_CAPTION])
             elif logger.log_dir is not None:
                 save_image(

@@ -3,8 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
+import wandb
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 
 from stylelab.callbacks import StyleEvaluation, pair_grid
@@ -68,8 +70,10 @@ def test_logs_metrics_and_grid_in_a_trainer(
     if logger_cls is WandbLogger:
 
         def log_image(self: WandbLogger, key: str, images: list, step: int | None = None, **kw: list) -> None:
-            (image,) = images  # W&B takes (H, W, 3)
-            assert image.shape[2] == 3 and image.shape[0] > 3 and 0 <= image.min() <= image.max() <= 1
+            (image,) = images
+            stored = np.asarray(wandb.Image(image).image)  # the pixels W&B writes
+            grid = callback.last_result.grid
+            assert np.array_equal(stored, (grid * 255).round().byte().permute(1, 2, 0).numpy())
             assert len(kw["caption"]) == 1
             tags.append(key)
 
