@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from stylelab.callbacks import StyleEvaluation, SweepObjective
 from stylelab.data import StyleTransferDataModule
-from stylelab.metrics.quality import SSIM_FLOOR
+from stylelab.metrics.quality import SSIM_FLOOR, quality_scores
 
 
 class _Fixed(nn.Module):
@@ -72,3 +72,20 @@ def test_prefers_a_stylisation_to_ignoring_content_or_style() -> None:
     assert (
         objective["style copy"] > objective["content copy"] and objective["noise"] > objective["content copy"]
     )
+
+
+def test_name_and_constants_are_options_of_the_callback() -> None:
+    content, style = torch.rand(3, 40, 56), torch.rand(3, 48, 48)
+    blend = _Fixed(OUTPUTS["blend"])
+    callback = StyleEvaluation(
+        metrics=["ssim"], encoder_weights="vgg19_caffe_q8", objective="score", objective_penalty=20.0
+    )
+    values = callback.evaluate(blend, [(content, style)]).values
+    # recomputed independently: the floor's scores at the content's shorter side, then the hinge
+    (scores,) = quality_scores(blend.stylize(content[None], style[None]), content[None], style[None], size=40)
+    expected = scores.style_ratio + 20.0 * max(0.0, SSIM_FLOOR - scores.ssim)
+    assert "objective" not in values and values["score"] == pytest.approx(expected, rel=1e-5)
+    off = StyleEvaluation(metrics=["ssim"], encoder_weights=None, objective=None)
+    assert set(off.evaluate(blend, [(content, style)]).values) == {"ssim"}
+    with pytest.raises(ValueError, match="not a metric name"):
+        StyleEvaluation(objective="ssim")
