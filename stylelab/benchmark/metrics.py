@@ -93,6 +93,9 @@ def cell_metrics(
             values.update(_compute(metric, out, cont, features, cfsd_weights))
         except (WeightsNotFoundError, KeyError) as error:
             notes[metric] = _mark(error)
+            continue
+        if metric in ("gram", "mean_std") and values[f"{metric}_ratio"] is None:
+            notes[metric] = "ratio undefined: the content's own style loss is 0 (content = style)"
     return values, notes
 
 
@@ -130,4 +133,19 @@ def _compute(
     layers = DEFAULT_STYLE_LAYERS[metric]
     loss = float(style_loss_from_features(out_f, sty_f, metric, layers))  # type: ignore[arg-type]
     own = float(style_loss_from_features(cont_f, sty_f, metric, layers))  # type: ignore[arg-type]
-    return {f"{metric}_loss": loss, f"{metric}_content_loss": own, f"{metric}_ratio": loss / max(own, 1e-12)}
+    return {f"{metric}_loss": loss, f"{metric}_content_loss": own, f"{metric}_ratio": style_ratio(loss, own)}
+
+
+#: Below this fraction of the output's loss, the content's own style loss counts as zero.
+UNDEFINED_RATIO_FRACTION = 1e-6
+
+
+def style_ratio(loss: float, own: float) -> float | None:
+    """``loss / own``, or ``None`` where it is undefined: the content already has the style's statistics.
+
+    A pair whose content is its style (one DPST pair of the shared data is) has ``own = 0``; dividing would
+    put ~1e16 into a set's mean. Such a pair has no ratio (the row's mean skips it; its cell notes why).
+    """
+    if own <= UNDEFINED_RATIO_FRACTION * max(loss, 0.0) or own <= 0.0:
+        return None
+    return loss / own

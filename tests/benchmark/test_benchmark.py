@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from stylelab.benchmark.config import ConfigError, load_config
+from stylelab.benchmark.config import ConfigError, config_from_dict, load_config
 from stylelab.benchmark.methods import BenchMethod
 from stylelab.benchmark.publish import markers, update_readme
 from stylelab.benchmark.run import run_benchmark
@@ -197,6 +197,25 @@ def test_metric_cells_equal_direct_metric_calls(tmp_path: Path, images: Path) ->
     mean_std = float(style_loss(out, style, "mean_std")) / float(style_loss(content, style, "mean_std"))
     assert values["mean_std_ratio"] == pytest.approx(mean_std, rel=1e-6)
     assert torch.equal(load_image(cell.with_suffix(".png")), (stylised[0] * 255).round() / 255)
+
+
+def test_a_pair_whose_content_is_its_style_has_no_ratio() -> None:
+    from stylelab.benchmark.metrics import cell_metrics, style_ratio
+    from stylelab.benchmark.report import quality_row
+
+    g = torch.Generator().manual_seed(1)
+    photo = torch.nn.functional.interpolate(torch.rand(1, 3, 6, 6, generator=g), size=(48, 48))
+    other = torch.rand(1, 3, 48, 48, generator=g)
+    values, notes = cell_metrics(other, photo, photo, ("gram", "mean_std"), eval_size=48)
+    assert values["gram_content_loss"] == 0.0 and values["gram_loss"] > 0  # the photo has its own Gram
+    assert values["gram_ratio"] is None and values["mean_std_ratio"] is None
+    assert "content = style" in notes["gram"] and "content = style" in notes["mean_std"]
+    assert style_ratio(3.0, 2.0) == 1.5 and style_ratio(0.0, 0.0) is None
+    defined, _ = cell_metrics(other, photo, other, ("gram",), eval_size=48)
+    records = [{"status": "ok", "values": v} for v in (values, defined)]
+    config = config_from_dict({"methods": ["wct"], "metrics": ["gram"]})
+    row = quality_row("m", "s", records, config)
+    assert row["gram_ratio"] == pytest.approx(defined["gram_ratio"])  # the undefined pair is skipped
 
 
 def test_art_fid_column_equals_a_direct_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
