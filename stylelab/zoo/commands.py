@@ -210,7 +210,7 @@ def train_entry(
             print(f"stylelab zoo train: resuming from {last}")
         start = time.time()
         cli = run_lightning_cli(argv)
-        cli.trainer.save_checkpoint(final)
+        cli.trainer.save_checkpoint(final, weights_only=False)  # full state: a later run can resume from it
         ledger["runs"].append(
             {
                 "wall_s": round(time.time() - start, 1),
