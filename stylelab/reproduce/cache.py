@@ -8,9 +8,11 @@ finished.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,25 @@ def read_csv_rows(path: Path) -> list[dict[str, Any]]:
                 row[key] = value
         rows.append(row)
     return rows
+
+
+def write_dict_csv(path: Path, rows: Sequence[dict[str, Any]], fields: Sequence[str] | None = None) -> None:
+    """Write dict rows atomically with :class:`csv.DictWriter` (cells with commas are quoted).
+
+    Args:
+        path: The CSV file.
+        rows: At least one row.
+        fields: The columns in order (a row's other keys are left out); default: the first row's keys.
+
+    Raises:
+        ValueError: ``rows`` is empty and ``fields`` is not given.
+    """
+    if fields is None:
+        if not rows:
+            raise ValueError(f"no rows to write to {path} and no columns given")
+        fields = list(rows[0])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_save_text(path, buffer.getvalue())

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylelab.data import load_image
-from stylelab.data.transforms import center_crop, resize_shorter
+from stylelab.data.transforms import center_crop, resize_shorter, round_down_to_multiple
 
 SHARED_ENV = "STYLELAB_SHARED_DATA"
 
@@ -77,3 +77,46 @@ def square(image: Tensor, size: int) -> Tensor:
     if image.dim() == 4:
         return square(image[0], size)[None]
     return center_crop(resize_shorter(image, size), size).contiguous()
+
+
+def longer_side_size(
+    height: int, width: int, side: int, *, multiple: int = 1, upscale: bool = True
+) -> tuple[int, int]:
+    """The size that brings the longer side to ``side``, both sides rounded down to ``multiple``.
+
+    Args:
+        height: Input height.
+        width: Input width.
+        side: Target longer side (before the rounding).
+        multiple: Both sides become multiples of it (at least ``multiple``).
+        upscale: ``False``: an image already within ``side`` keeps its scale (only the rounding applies).
+
+    Returns:
+        ``(new_height, new_width)``.
+    """
+    scale = side / max(height, width)
+    if not upscale:
+        scale = min(1.0, scale)
+    return (
+        round_down_to_multiple(round(height * scale), multiple),
+        round_down_to_multiple(round(width * scale), multiple),
+    )
+
+
+def fit_longer_side(
+    image: Tensor, side: int, *, multiple: int = 1, mode: str = "bilinear", upscale: bool = True
+) -> Tensor:
+    """Resize (antialiased, aspect kept up to the rounding) to :func:`longer_side_size`, clamped to [0, 1].
+
+    Args:
+        image: ``(1, 3, H, W)`` RGB in ``[0, 1]``.
+        side: Target longer side.
+        multiple: See :func:`longer_side_size`.
+        mode: ``"bilinear"`` or ``"bicubic"``.
+        upscale: See :func:`longer_side_size`.
+
+    Returns:
+        ``(1, 3, h, w)`` in ``[0, 1]``.
+    """
+    size = longer_side_size(image.shape[-2], image.shape[-1], side, multiple=multiple, upscale=upscale)
+    return F.interpolate(image, size=size, mode=mode, antialias=True, align_corners=False).clamp(0, 1)

@@ -147,3 +147,19 @@ def test_svg_line_plot_maps_points_to_the_axes() -> None:
     assert "(log scale)" in svg and svg.count("<circle") == 2
     with pytest.raises(ValueError, match="nothing to plot"):
         svg_line_plot({"a": [(0, 0)]}, title="t", xlabel="x", ylabel="y", logy=True)
+
+
+def test_dict_csv_quotes_cells_and_keeps_the_column_order(tmp_path: Path) -> None:
+    import csv
+
+    from stylelab.reproduce.cache import write_dict_csv
+
+    rows = [{"model": "Ours-VGG, authors'", "psnr": 27.5, "extra": 1}, {"model": "b", "psnr": 3}]
+    write_dict_csv(tmp_path / "a.csv", rows, ["psnr", "model"])
+    lines = (tmp_path / "a.csv").read_text().splitlines()
+    assert lines == ["psnr,model", '27.5,"Ours-VGG, authors\'"', "3,b"]
+    write_dict_csv(tmp_path / "b.csv", rows[:1])
+    with open(tmp_path / "b.csv", newline="") as handle:
+        assert list(csv.DictReader(handle)) == [{"model": "Ours-VGG, authors'", "psnr": "27.5", "extra": "1"}]
+    with pytest.raises(ValueError, match="no rows"):
+        write_dict_csv(tmp_path / "c.csv", [])

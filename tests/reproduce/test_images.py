@@ -51,3 +51,27 @@ def test_stopwatch_counts_wall_time() -> None:
     watch.restart()
     assert watch.wall_s < 0.04
     assert watch.describe().endswith("s CPU")
+
+
+def test_longer_side_size_rounds_down_to_the_multiple() -> None:
+    from stylelab.reproduce.images import longer_side_size
+
+    assert longer_side_size(1000, 1500, 384, multiple=16) == (256, 384)  # 256.0 x 384
+    assert longer_side_size(300, 500, 384, multiple=16) == (224, 384)  # 230.4 -> 224
+    assert longer_side_size(300, 500, 512, multiple=8) == (304, 512)  # upscaled
+    assert longer_side_size(300, 500, 512, multiple=8, upscale=False) == (296, 496)  # kept, rounded
+    assert longer_side_size(2, 500, 512, multiple=8) == (8, 512)  # never below the multiple
+
+
+def test_fit_longer_side_matches_interpolate() -> None:
+    import torch.nn.functional as F
+
+    from stylelab.reproduce.images import fit_longer_side
+
+    image = torch.rand(1, 3, 30, 50, generator=torch.Generator().manual_seed(0))
+    out = fit_longer_side(image, 20, multiple=4, mode="bicubic")
+    expected = F.interpolate(image, size=(12, 20), mode="bicubic", antialias=True, align_corners=False)
+    assert out.shape == (1, 3, 12, 20)
+    assert torch.equal(out, expected.clamp(0, 1))
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+    assert torch.equal(fit_longer_side(image, 60, upscale=False), image)  # same size: unchanged
