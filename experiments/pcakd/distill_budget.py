@@ -27,9 +27,7 @@ python experiments/pcakd/distill_budget.py``.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
-import os
 import sys
 import time
 from pathlib import Path
@@ -37,34 +35,28 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    REPO,
+    REPORTS,
+    SKIMAGE,
+    dpst_contents,
+    load_pair_image,
+    pairs_root,
+    psnr,
+    random_crops,
+    reconstruct,
+)
 
-from official_diagnostic import fit_side  # noqa: E402
-from reconstruction import psnr, resize  # noqa: E402
-
-from stylelab.bench import device_description  # noqa: E402
 from stylelab.data import SkimagePhotos, load_image  # noqa: E402
 from stylelab.methods.pcakd import PCAKD  # noqa: E402
 from stylelab.methods.pcakd.model import pad_to_multiple, weighted_total  # noqa: E402
 from stylelab.methods.pcakd.pretrained import save_student  # noqa: E402
-from stylelab.utils.io import atomic_save_bytes, atomic_save_text  # noqa: E402
+from stylelab.reproduce.cache import write_dict_csv  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
+from stylelab.reproduce.images import fit_longer_side  # noqa: E402
+from stylelab.utils.io import atomic_save_bytes  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "outputs" / "pcakd_distill_budget"
-SKIMAGE = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
-
-
-def crops(photos: list[torch.Tensor], count: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """``(count, 3, size, size)`` random crops with random horizontal flips."""
-    out = []
-    for _ in range(count):
-        photo = photos[int(torch.randint(len(photos), (1,), generator=generator))]
-        top = int(torch.randint(photo.shape[-2] - size + 1, (1,), generator=generator))
-        left = int(torch.randint(photo.shape[-1] - size + 1, (1,), generator=generator))
-        crop = photo[..., top : top + size, left : left + size]
-        if bool(torch.randint(2, (1,), generator=generator)):
-            crop = crop.flip(-1)
-        out.append(crop)
-    return torch.cat(out)
 
 
 @torch.no_grad()
@@ -96,16 +88,16 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=8)
     parser.add_argument("--pairs", type=int, default=40, help="DPST pairs of the final evaluation")
     args = parser.parse_args()
-    shared = os.environ.get("STYLELAB_SHARED_DATA")
-    if not shared:
-        sys.exit("set STYLELAB_SHARED_DATA and STYLELAB_WEIGHTS (photos and the teacher's weights)")
+    report = ReportWriter(
+        REPORTS / "distill_budget.md",
+        "PCA-KD: our distilled VGG student against the authors' — reconstruction PSNR vs CPU minutes",
+    )
+    pairs = pairs_root()
     torch.set_num_threads(2)
-    root = Path(shared) / "images"
-    paths = sorted((root / "content").glob("*.jpg")) + list(SkimagePhotos(SKIMAGE).paths())
-    photos = [fit_side(load_image(p)[None], 256) for p in paths]
-    pairs = root / "photoreal_pairs"
-    dpst = sorted((pairs / "content").glob("dpst_*.jpg"))
-    held_out = [fit_side(load_image(p)[None], 384) for p in dpst[: args.held_out]]
+    paths = sorted((pairs.parent / "content").glob("*.jpg")) + list(SkimagePhotos(SKIMAGE).paths())
+    photos = [fit_longer_side(load_image(p)[None], 256, multiple=16) for p in paths]
+    dpst = dpst_contents(pairs)
+    held_out = [fit_longer_side(load_image(p)[None], 384, multiple=16) for p in dpst[: args.held_out]]
 
     model = PCAKD(
         pretrained=None, student_preprocess="caffe", block_init="least_squares", eigen_solver="exact"
@@ -168,14 +160,16 @@ def main() -> None:
     for n in range(int(state["block"]), 5):  # type: ignore[arg-type]
         start = int(state["step"]) if n == int(state["block"]) else 0  # type: ignore[arg-type]
         if start == 0:
-            batches = [crops(photos, args.batch, 128, generator) for _ in range(args.init_batches)]
+            batches = [
+                random_crops(photos, args.batch, 128, generator, flip=True) for _ in range(args.init_batches)
+            ]
             model.init_block_from_data(batches[0], n, batches[1:])
             optimizer = torch.optim.Adam(ae.block_parameters(n), lr=args.lr)
             record(n, 0, f"block {n}: least-squares start")
             checkpoint(n, 0)
         assert optimizer is not None
         for step in range(start + 1, args.steps[n - 1] + 1):
-            images = crops(photos, args.batch, 128, generator)
+            images = random_crops(photos, args.batch, 128, generator, flip=True)
             loss = weighted_total(model.net.block_losses(images, n), weights)
             if not torch.isfinite(loss):
                 sys.exit(f"non-finite loss at block {n} step {step}; rerun resumes from the last checkpoint")
@@ -189,7 +183,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     save_student(ae, OUT / "student.safetensors", model._architecture())
     final = final_reconstruction(model, pairs, dpst[: args.pairs])
-    write_report(args, curve, final)
+    write_report(report, args, curve, final)
 
 
 @torch.no_grad()
@@ -199,57 +193,48 @@ def final_reconstruction(model: PCAKD, pairs: Path, dpst: list[Path]) -> dict[st
     values: dict[str, list[float]] = {"ours (this run)": [], "authors' (pcakd_vgg_official)": []}
     for path in dpst:
         for kind in ("content", "style"):
-            image = resize(load_image(pairs / kind / path.name)[None], 384)
+            image = fit_longer_side(load_pair_image(pairs, kind, path.stem), 384, multiple=16, mode="bicubic")
             for name, net in zip(values, (model, official), strict=True):
-                rec = net.net.autoencoder.reconstruct(pad_to_multiple(image, 16))
-                values[name].append(psnr(rec[..., : image.shape[-2], : image.shape[-1]].clamp(0, 1), image))
+                values[name].append(psnr(reconstruct(net, image, 16), image))
     return {name: sum(v) / len(v) for name, v in values.items()} | {"images": float(2 * len(dpst))}
 
 
-def write_report(args: argparse.Namespace, curve: list[dict[str, object]], final: dict[str, float]) -> None:
+def write_report(
+    report: ReportWriter, args: argparse.Namespace, curve: list[dict[str, object]], final: dict[str, float]
+) -> None:
     """``distill_budget.md`` (curve + final table) and ``distill_budget.csv`` (the curve)."""
     ours, theirs = final["ours (this run)"], final["authors' (pcakd_vgg_official)"]
     last = curve[-1]
-    lines = [
-        "# PCA-KD: our distilled VGG student against the authors' — reconstruction PSNR vs CPU minutes",
-        "",
-        f"- device: {device_description(torch.device('cpu'))} (shared 2-core machine)",
-        f"- command: `python experiments/pcakd/distill_budget.py --steps {' '.join(map(str, args.steps))} "
-        f"--lr {args.lr:g} --image-weight {args.image_weight:g} --batch {args.batch} "
-        f"--init-batches {args.init_batches}`",
+    report.budget = (
+        f"{last['cpu_min']} CPU minutes ({last['wall_min']} wall minutes, 2 threads) over all resumed runs"
+    )
+    report.add(
+        "- machine: shared 2-core machine\n"
         "- recipe: exact eigenbases of our teacher (caffe q8 VGG-19, vgg_normalised factors); per block a "
         "least-squares start then Adam on the reference objective with the image term weighted "
         f"{args.image_weight:g} (reference: 1); 128x128 crops of 26 photos (staged content + scikit-image), "
         "never the DPST pairs",
-        f"- budget: {last['cpu_min']} CPU minutes ({last['wall_min']} wall minutes, 2 threads)",
-        "",
         f"## Reconstruction, all {int(final['images'])} photos of {int(final['images']) // 2} DPST pairs, "
         "longer side 384 (protocol of `reconstruction.md`)",
-        "",
-        "| student | mean PSNR (dB) |",
-        "|---|---|",
-        f"| authors' (pcakd_vgg_official) | {theirs:.2f} |",
-        f"| ours, this run | {ours:.2f} |",
-        f"| gap | {theirs - ours:.2f} (target <= 3) |",
-        "",
+    )
+    report.table(
+        ["student", "mean PSNR (dB)"],
+        [
+            ["authors' (pcakd_vgg_official)", f"{theirs:.2f}"],
+            ["ours, this run", f"{ours:.2f}"],
+            ["gap", f"{theirs - ours:.2f} (target <= 3)"],
+        ],
+    )
+    report.add(
         f"## Curve ({args.held_out} held-out DPST contents at 384; chain PSNR = blocks 1..n, full "
-        "reconstruction once n = 4)",
-        "",
-        "| stage | step | CPU min | wall min | chain PSNR (dB) |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['stage']} | {r['block_step']} | {r['cpu_min']} | {r['wall_min']} | {r['chain_psnr_db']} |"
-        for r in curve
-    ]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(curve[0]))
-    writer.writeheader()
-    writer.writerows(curve)
-    out = REPO / "reports" / "pcakd"
-    atomic_save_text(out / "distill_budget.md", "\n".join(lines) + "\n")
-    atomic_save_text(out / "distill_budget.csv", buffer.getvalue())
-    print("\n".join(lines))
+        "reconstruction once n = 4)"
+    )
+    report.table(
+        ["stage", "step", "CPU min", "wall min", "chain PSNR (dB)"],
+        [[r["stage"], r["block_step"], r["cpu_min"], r["wall_min"], r["chain_psnr_db"]] for r in curve],
+    )
+    write_dict_csv(REPORTS / "distill_budget.csv", curve)
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":

@@ -21,27 +21,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
+import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from stylelab.bench import device_description
-from stylelab.data import ImageFolder, load_image
-from stylelab.methods import load_method
-from stylelab.methods.pcakd import PCAKD
-from stylelab.methods.pcakd.eigenbases import centre
-from stylelab.utils.io import atomic_save_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, pairs_root  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from stylelab.data import ImageFolder  # noqa: E402
+from stylelab.methods import load_method  # noqa: E402
+from stylelab.methods.pcakd import PCAKD  # noqa: E402
+from stylelab.methods.pcakd.eigenbases import centre  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
+from stylelab.reproduce.images import SHARED_ENV, load_resized  # noqa: E402
 
 
 def load_square(paths: list[str], size: int) -> Tensor:
     """Photos resized (not cropped) to ``size x size``, ``(N, 3, size, size)``."""
-    images = [load_image(p)[None] for p in paths]
-    return torch.cat([F.interpolate(x, size=(size, size), mode="bilinear", antialias=True) for x in images])
+    return torch.cat([load_resized(p, size) for p in paths])
 
 
 @torch.no_grad()
@@ -95,8 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(REPO)
     torch.set_num_threads(2)
-    start = time.time()
-    shared = Path(os.environ.get("STYLELAB_SHARED_DATA", str(REPO.parent / "shared" / "data")))
+    pairs = pairs_root(os.environ.get(SHARED_ENV) or REPO.parent / "shared" / "data")
     if args.student is None:
         model = PCAKD()
     elif args.student.endswith(".safetensors"):
@@ -104,8 +103,13 @@ def main() -> None:
     else:
         model = load_method(args.student)  # type: ignore[assignment]
     model.eval()
-    fit_paths = ImageFolder(shared / "images" / "content").paths()
-    eval_paths = ImageFolder(shared / "images" / "photoreal_pairs" / "content").paths()[: args.held_out]
+    fit_paths = ImageFolder(pairs.parent / "content").paths()
+    eval_paths = ImageFolder(pairs / "content").paths()[: args.held_out]
+    report = ReportWriter(
+        REPO / args.output,
+        "PCA-KD: how well the student is distilled",
+        budget=f"{len(eval_paths)} held-out, {len(fit_paths)} fit photos, {args.size}x{args.size}; 2 threads",
+    )
     fit_images, eval_images = load_square(fit_paths, args.size), load_square(eval_paths, args.size)
     teacher_fit, student_fit = features(model, fit_images)
     teacher_eval, student_eval = features(model, eval_images)
@@ -125,30 +129,19 @@ def main() -> None:
             for name, (src_fit, src_eval) in sources.items()
         }
         rows.append((n, student, optimum, linear["student"], linear["teacher"]))
-    lines = [
-        "# PCA-KD: how well the student is distilled",
-        "",
-        f"- student: {model.variant()}",
+    report.add(
+        f"- student: {model.variant()}\n"
         f"- held out: the first {len(eval_paths)} DPST content photos; linear maps fitted on the "
-        f"{len(fit_paths)} staged content photos; all resized to {args.size}x{args.size}",
-        f"- device: {device_description(torch.device('cpu'))}; run time {time.time() - start:.0f} s",
+        f"{len(fit_paths)} staged content photos; all resized to {args.size}x{args.size}\n"
         "- relative error `||W s_bar - t_bar||^2 / ||t_bar||^2` (1 = a student that ignores the teacher); "
-        "linear map = least-squares map of 3x3 patches of the (max-pooled) previous feature",
-        "",
-        "| layer | student | PCA optimum | best linear map from the student's input | from the teacher's |",
-        "|---|---|---|---|---|",
-    ]
-    for n, student, optimum, linear_s, linear_t in rows:
-        lines.append(f"| relu{n}_1 | {student:.3f} | {optimum:.3f} | {linear_s:.3f} | {linear_t:.3f} |")
-    lines += [
-        "",
-        "At relu1_1 both linear maps read the same RGB patch. Command: "
-        f"`python experiments/pcakd/distillation.py{' --student ' + args.student if args.student else ''}"
-        f" --size {args.size}`.",
-        "",
-    ]
-    atomic_save_text(REPO / args.output, "\n".join(lines))
-    print("\n".join(lines))
+        "linear map = least-squares map of 3x3 patches of the (max-pooled) previous feature"
+    )
+    report.table(
+        ["layer", "student", "PCA optimum", "best linear map from the student's input", "from the teacher's"],
+        [[f"relu{n}_1", *(f"{v:.3f}" for v in values)] for n, *values in rows],
+    )
+    report.add("At relu1_1 both linear maps read the same RGB patch.")
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from stylelab.bench import device_description
-from stylelab.data import ImageFolder, SkimagePhotos, load_image
-from stylelab.methods.pcakd.architectures import WIDTHS
-from stylelab.methods.pcakd.eigenbases import (
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPORTS, SKIMAGE  # noqa: E402
+
+from stylelab.data import ImageFolder, SkimagePhotos  # noqa: E402
+from stylelab.methods.pcakd.architectures import WIDTHS  # noqa: E402
+from stylelab.methods.pcakd.eigenbases import (  # noqa: E402
     Eigenbases,
     covariance_sum,
     local_eigenbases,
@@ -39,29 +39,15 @@ from stylelab.methods.pcakd.eigenbases import (
     reconstruction_loss,
     top_eigenvectors,
 )
-from stylelab.methods.pcakd.teacher import VGG_TAPS, VGGTeacher
-from stylelab.utils.io import atomic_save_text
-
-REPO = Path(__file__).resolve().parents[2]
+from stylelab.methods.pcakd.teacher import VGG_TAPS, VGGTeacher  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
+from stylelab.reproduce.images import load_square, shared_images  # noqa: E402
 
 
 def images() -> list[torch.Tensor]:
-    shared = os.environ.get("STYLELAB_SHARED_DATA")
-    if not shared:
-        sys.exit("set STYLELAB_SHARED_DATA (the staged photos are needed)")
-    paths = ImageFolder(Path(shared) / "images" / "content").paths()
-    paths += SkimagePhotos(["astronaut", "chelsea", "coffee", "rocket", "motorcycle"]).paths()
-    out = []
-    for path in paths:
-        x = load_image(path)[None]
-        h, w = x.shape[-2:]
-        s = 256 / min(h, w)
-        x = F.interpolate(
-            x, size=(max(256, round(h * s)), max(256, round(w * s))), mode="bilinear", antialias=True
-        )
-        top, left = (x.shape[-2] - 256) // 2, (x.shape[-1] - 256) // 2
-        out.append(x[..., top : top + 256, left : left + 256])
-    return out
+    """The staged content photos and :data:`SKIMAGE`, shorter side 256, centre 256x256 crop."""
+    paths = ImageFolder(shared_images() / "content").paths() + SkimagePhotos(SKIMAGE).paths()
+    return [load_square(path, 256) for path in paths]
 
 
 def degrees(angles: torch.Tensor) -> str:
@@ -80,6 +66,11 @@ def main() -> None:
     parser.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 1e-2])
     parser.add_argument("--positions", type=int, default=256)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "eigenbases.md",
+        "PCA-KD global eigenbases: gradient descent (soft penalty) vs closed form, same images",
+        budget=f"{args.steps} Adam steps x {len(args.lrs)} learning rates, 2 threads",
+    )
     torch.set_num_threads(2)
     start = time.time()
     teacher = VGGTeacher()
@@ -124,31 +115,25 @@ def main() -> None:
             optimizer.step()
         runs[lr] = (bases, time.time() - t0)
 
-    lines = [
-        "# PCA-KD global eigenbases: gradient descent (soft penalty) vs closed form, same images",
-        "",
-        f"- images: {count} photos (staged content photos + 5 scikit-image photos), 256x256 centre crops;",
-        "  teacher: normalised VGG-19 (Caffe q8 weights x per-channel factors), reflection padding, max pool",
+    report.add(
+        f"- images: {count} photos (staged content photos + 5 scikit-image photos), 256x256 centre crops;\n"
+        "  teacher: normalised VGG-19 (Caffe q8 weights x per-channel factors), reflection padding, "
+        "max pool\n"
         f"- gradient descent: Eq. 5 + soft penalty `mean (E^T E - I)^2` (reference code), Glorot init, Adam, "
         f"{args.steps} steps, batch 8 images x {args.positions} random positions; learning rates {args.lrs} "
-        "(reference: 1e-4 for 10 COCO epochs, about 150k steps)",
+        "(reference: 1e-4 for 10 COCO epochs, about 150k steps)\n"
         "- closed form: top-d eigenvectors of the average over images of `Fbar Fbar^T / P` (float64 `eigh`);"
-        " this is also the `eigen_solver: exact` option",
-        f"- device: {device_description(torch.device('cpu'))}; features {feature_time:.0f} s, "
+        " this is also the `eigen_solver: exact` option\n"
+        f"- timings: features {feature_time:.0f} s, "
         + ", ".join(f"lr {lr:g}: {seconds:.0f} s" for lr, (_, seconds) in runs.items()),
-        "",
-        "Principal angles between the learned and the closed-form subspaces (degrees, max / mean), the",
+        "Principal angles between the learned and the closed-form subspaces (degrees, max / mean), the\n"
         "variance the learned subspace keeps relative to the optimum, and `||W W^T - I||_F` (learned basis):",
-        "",
-        "| layer | C -> d | "
-        + " | ".join(f"lr {lr:g}: angles max / mean" for lr in runs)
-        + " | "
-        + " | ".join(f"lr {lr:g}: kept / optimum" for lr in runs)
-        + " | "
-        + " | ".join(f"lr {lr:g}: ||WW^T-I||" for lr in runs)
-        + " | exact: ||WW^T-I|| |",
-        "|---|---|" + "---|" * (3 * len(runs) + 1),
-    ]
+    )
+    header = ["layer", "C -> d"]
+    header += [f"lr {lr:g}: angles max / mean" for lr in runs]
+    header += [f"lr {lr:g}: kept / optimum" for lr in runs]
+    header += [f"lr {lr:g}: ||WW^T-I||" for lr in runs]
+    rows = []
     for n in range(4):
         cov, values = covs[n]
         row = [f"{VGG_TAPS[n]}", f"{VGGTeacher.channels[n]} -> {WIDTHS['vgg'][n]}"]
@@ -156,19 +141,15 @@ def main() -> None:
         row += [f"{captured(b[n + 1], cov, values):.4f}" for b, _ in runs.values()]
         row += [f"{orthonormality_error(b[n + 1]):.3g}" for b, _ in runs.values()]
         row += [f"{orthonormality_error(exact[n].float()):.1e}"]
-        lines.append("| " + " | ".join(row) + " |")
-
-    lines += [
-        "",
+        rows.append(row)
+    report.table([*header, "exact: ||WW^T-I||"], rows)
+    report.add(
         "## Local (image-dependent) eigenbases vs the global one",
-        "",
-        "Principal angles between each image's own top-d eigenvectors (Eq. 1) and the global closed-form",
-        "basis, averaged over images (degrees): the local spaces differ from image to image, which is the",
+        "Principal angles between each image's own top-d eigenvectors (Eq. 1) and the global closed-form\n"
+        "basis, averaged over images (degrees): the local spaces differ from image to image, which is the\n"
         "paper's argument for a global basis.",
-        "",
-        "| layer | mean of per-image max angle | mean of per-image mean angle |",
-        "|---|---|---|",
-    ]
+    )
+    rows = []
     for n in range(4):
         maxima, means = [], []
         for k in range(count):
@@ -176,15 +157,9 @@ def main() -> None:
             angles = principal_angles(local, exact[n])
             maxima.append(math.degrees(float(angles.max())))
             means.append(math.degrees(float(angles.mean())))
-        lines.append(f"| {VGG_TAPS[n]} | {sum(maxima) / count:.1f} | {sum(means) / count:.1f} |")
-    lines.append("")
-    lines.append(
-        f"Total run time {time.time() - start:.0f} s. Command: `python experiments/pcakd/eigenbases.py "
-        f"--steps {args.steps} --lrs {' '.join(str(x) for x in args.lrs)} --positions {args.positions}`"
-    )
-    text = "\n".join(lines) + "\n"
-    atomic_save_text(REPO / "reports" / "pcakd" / "eigenbases.md", text)
-    print(text)
+        rows.append([VGG_TAPS[n], f"{sum(maxima) / count:.1f}", f"{sum(means) / count:.1f}"])
+    report.table(["layer", "mean of per-image max angle", "mean of per-image mean angle"], rows)
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":

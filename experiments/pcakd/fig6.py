@@ -24,33 +24,41 @@ Run: ``STYLELAB_SHARED_DATA=... python experiments/pcakd/fig6.py [--teacher CKPT
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import math
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from stylelab.bench import device_description
-from stylelab.data import load_image, load_mask
-from stylelab.methods import load_method
-from stylelab.methods.pcakd import PCAKD
-from stylelab.methods.pcakd.eigenbases import centre
-from stylelab.methods.pcakd.model import pad_to_multiple
-from stylelab.methods.pcakd.plots import scatter_svg
-from stylelab.methods.pcakd.pretrained import WEIGHTS_DIR
-from stylelab.methods.pcakd.teacher import VGG_TAPS, VGGTeacher
-from stylelab.methods.pcakd.transfer import resize_labels
-from stylelab.metrics import content_loss, fsim, ssim, style_loss
-from stylelab.utils.io import atomic_save_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    REPO,
+    REPORTS,
+    TEACHER_CHECKPOINT,
+    dpst_contents,
+    load_pair_image,
+    load_pair_masks,
+    pairs_root,
+    psnr_of_mse,
+    reconstruct,
+)
 
-REPO = Path(__file__).resolve().parents[2]
+from stylelab.methods import load_method  # noqa: E402
+from stylelab.methods.pcakd import PCAKD  # noqa: E402
+from stylelab.methods.pcakd.eigenbases import centre  # noqa: E402
+from stylelab.methods.pcakd.model import pad_to_multiple  # noqa: E402
+from stylelab.methods.pcakd.plots import scatter_svg  # noqa: E402
+from stylelab.methods.pcakd.pretrained import WEIGHTS_DIR  # noqa: E402
+from stylelab.methods.pcakd.teacher import VGG_TAPS, VGGTeacher  # noqa: E402
+from stylelab.methods.pcakd.transfer import resize_labels  # noqa: E402
+from stylelab.metrics import content_loss, fsim, ssim, style_loss  # noqa: E402
+from stylelab.reproduce.cache import write_dict_csv  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
+from stylelab.reproduce.images import fit_longer_side, longer_side_size  # noqa: E402
+from stylelab.reproduce.timing import Stopwatch  # noqa: E402
+
 #: The paper's only printed Fig. 6 numbers (footnote 7, PST at native resolution, Ours-VGG).
 PAPER_OURS_VGG = {"content": 2.25e6, "style": 4.77e4}
 OFFICIAL = "Ours-VGG, authors' weights"
@@ -71,29 +79,27 @@ def student_budget() -> str:
 
 
 def resize(image: torch.Tensor, max_side: int, mode: str = "bilinear") -> torch.Tensor:
-    h, w = image.shape[-2:]
-    scale = min(1.0, max_side / max(h, w))
-    size = (max(8, round(h * scale) // 8 * 8), max(8, round(w * scale) // 8 * 8))
+    """Longer side down to ``max_side`` (never up), sides multiples of 8; ``"nearest"`` for label maps."""
     if mode == "nearest":
-        return resize_labels(image, *size)
-    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        return resize_labels(image, *longer_side_size(*image.shape[-2:], max_side, multiple=8, upscale=False))
+    return fit_longer_side(image, max_side, multiple=8, upscale=False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--teacher", default=str(REPO / "outputs" / "pcakd_teacher" / "checkpoints" / "last.ckpt")
-    )
+    parser.add_argument("--teacher", default=str(TEACHER_CHECKPOINT))
     parser.add_argument("--max-side", type=int, default=512)
     parser.add_argument("--pairs", type=int, default=40)
     args = parser.parse_args()
-    shared = os.environ.get("STYLELAB_SHARED_DATA")
-    if not shared:
-        sys.exit("set STYLELAB_SHARED_DATA (the photorealistic pairs are needed)")
+    root = pairs_root()
     torch.set_num_threads(2)
-    start = time.time()
-    root = Path(shared) / "images" / "photoreal_pairs"
-    stems = sorted(p.stem for p in (root / "content").glob("dpst_*.jpg"))[: args.pairs]
+    watch = Stopwatch()
+    stems = [p.stem for p in dpst_contents(root, args.pairs)]
+    report = ReportWriter(
+        REPORTS / "fig6.md",
+        "PCA-KD Fig. 6 as a table: content/style losses, SSIM, FSIM on photorealistic pairs",
+        budget=f"{len(stems)} pairs at longer side <= {args.max_side}, 2 threads",
+    )
     metric_vgg = VGGTeacher()
 
     def encoder(x: torch.Tensor, taps: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -131,12 +137,9 @@ def main() -> None:
     distill_sums = {name: torch.zeros(4, dtype=torch.float64) for name in students}
     optimum_sums = {name: torch.zeros(4, dtype=torch.float64) for name in students}
     for stem in stems:
-        content = resize(load_image(root / "content" / f"{stem}.jpg")[None], args.max_side)
-        style = resize(load_image(root / "style" / f"{stem}.jpg")[None], args.max_side)
-        masks = (
-            resize(load_mask(root / "content_seg" / f"{stem}.png")[None], args.max_side, "nearest"),
-            resize(load_mask(root / "style_seg" / f"{stem}.png")[None], args.max_side, "nearest"),
-        )
+        content = resize(load_pair_image(root, "content", stem), args.max_side)
+        style = resize(load_pair_image(root, "style", stem), args.max_side)
+        masks = tuple(resize(mask, args.max_side, "nearest") for mask in load_pair_masks(root, stem))
         masks = (resize_labels(masks[0], *content.shape[-2:]), resize_labels(masks[1], *style.shape[-2:]))
         with torch.no_grad():
             reconstruction_mse: dict[int, float] = {}  # per model object (the masked row reuses it)
@@ -144,11 +147,7 @@ def main() -> None:
                 kwargs = {"content_mask": masks[0], "style_mask": masks[1]} if use_masks else {}
                 output = model.stylize(content, style, guided_filter=False, **kwargs)
                 if id(model) not in reconstruction_mse:
-                    padded = pad_to_multiple(content, model.net.multiple_of)
-                    rec = model.net.autoencoder.reconstruct(padded)[
-                        ..., : content.shape[-2], : content.shape[-1]
-                    ]
-                    rec = rec.clamp(0, 1)
+                    rec = reconstruct(model, content)
                     reconstruction_mse[id(model)] = float(((rec - content) ** 2).mean())
                 per_pair.append(
                     {
@@ -174,7 +173,7 @@ def main() -> None:
                     error = ((basis @ centre(student_feats[n]).double() - fbar) ** 2).sum() / energy
                     distill_sums[sname][n] += error
                     optimum_sums[sname][n] += ((q @ (q.T @ fbar) - fbar) ** 2).sum() / energy
-        print(stem, f"{time.time() - start:.0f} s", flush=True)
+        print(stem, f"{watch.wall_s:.0f} s", flush=True)
 
     names = list(models)
     mean = {
@@ -182,9 +181,7 @@ def main() -> None:
                for k in ("content_loss", "style_loss", "ssim", "fsim", "reconstruction_mse")}
         for name in names
     }  # fmt: skip
-    lines = [
-        "# PCA-KD Fig. 6 as a table: content/style losses, SSIM, FSIM on photorealistic pairs",
-        "",
+    notes = [
         f"- pairs: {len(stems)} Deep Photo Style Transfer pairs (shared data), longer side <= "
         f"{args.max_side} (multiples of 8); the paper used PST (786 pairs, HD-FHD, not available here)",
         "- content loss: centred relu4_1, sum of squares; style loss: sum over relu1_1..relu4_1 of the "
@@ -193,79 +190,91 @@ def main() -> None:
         f"- authors' VGG student: {official.variant()}",
         f"- stylelab's VGG student: {ours.variant()}",
         f"- {teacher_note}",
-        f"- training budgets: the authors' students: the paper's (COCO, 10-15 epochs per block); stylelab's "
-        f"student (CPU) {student_budget()}; teacher decoders {teacher_steps} steps (the stylelab student's "
-        "data and recipe, wall time in the method README), far from converged (see the reconstruction PSNR "
-        "column)",
-        f"- device: {device_description(torch.device('cpu'))}; run time {time.time() - start:.0f} s",
-        "",
-        "| model | content loss (lower: more content kept) | style loss (lower: more style) | SSIM | FSIM "
-        "| reconstruction PSNR (dec(enc(content)), PSNR of the mean MSE) |",
-        "|---|---|---|---|---|---|",
+        f"- training budgets: the authors' students: the paper's (COCO, 10-15 epochs per block); "
+        f"stylelab's student (CPU) {student_budget()}; teacher decoders {teacher_steps} steps (the "
+        "stylelab student's data and recipe, wall time in the method README), far from converged (see "
+        "the reconstruction PSNR column)",
     ]
+    report.add("\n".join(notes))
+    table = []
     for name in names:
         m = mean[name]
-        cells = f"{m['content_loss']:.4g} | {m['style_loss']:.4g} | {m['ssim']:.4f} | {m['fsim']:.4f}"
-        cells += f" | {-10 * math.log10(m['reconstruction_mse']):.2f} dB"
-        lines.append(f"| {name} | {cells} |")
-    lines += [
-        f"| paper, Ours-VGG (PST, native HD-FHD; footnote 7) | {PAPER_OURS_VGG['content']:.3g} | "
-        f"{PAPER_OURS_VGG['style']:.3g} | plotted only | plotted only | — |",
-        "",
-        "The paper's absolute losses are at HD-FHD on PST with the exact normalised VGG-19; ours are at a",
-        "smaller size on other pairs with the q8 VGG-19 and estimated relu4_1 factors, so only the ordering",
-        "of the models can be compared, not the values.",
-    ]
+        table.append(
+            [
+                name,
+                f"{m['content_loss']:.4g}",
+                f"{m['style_loss']:.4g}",
+                f"{m['ssim']:.4f}",
+                f"{m['fsim']:.4f}",
+                f"{psnr_of_mse(m['reconstruction_mse']):.2f} dB",
+            ]
+        )
+    table.append(
+        [
+            "paper, Ours-VGG (PST, native HD-FHD; footnote 7)",
+            f"{PAPER_OURS_VGG['content']:.3g}",
+            f"{PAPER_OURS_VGG['style']:.3g}",
+            "plotted only",
+            "plotted only",
+            "—",
+        ]
+    )
+    report.table(
+        [
+            "model",
+            "content loss (lower: more content kept)",
+            "style loss (lower: more style)",
+            "SSIM",
+            "FSIM",
+            "reconstruction PSNR (dec(enc(content)), PSNR of the mean MSE)",
+        ],
+        table,
+    )
+    report.add(
+        "The paper's absolute losses are at HD-FHD on PST with the exact normalised VGG-19; ours are at a\n"
+        "smaller size on other pairs with the q8 VGG-19 and estimated relu4_1 factors, so only the ordering\n"
+        "of the models can be compared, not the values."
+    )
     teacher_name = "Teacher pipeline (VGG-19 + full decoders)"
     if teacher_name in mean:
         s, t = mean[names[0]], mean[teacher_name]
         better_content = s["content_loss"] < t["content_loss"] and s["ssim"] > t["ssim"]
-        lines += [
-            "",
+        report.add(
             "**Claim check (paper: the student preserves content better than the teacher-like PhotoWCT2):** "
             f"student content loss {s['content_loss']:.4g} vs teacher {t['content_loss']:.4g}, SSIM "
             f"{s['ssim']:.4f} vs {t['ssim']:.4f}, FSIM {s['fsim']:.4f} vs {t['fsim']:.4f} -> "
             + ("the student preserves content better on these pairs." if better_content else
-               "NOT reproduced on these pairs (see the numbers)."),
-            f"Style loss: student {s['style_loss']:.4g} vs teacher {t['style_loss']:.4g}.",
-        ]  # fmt: skip
-    lines += [
-        "",
+               "NOT reproduced on these pairs (see the numbers).")
+            + f"\nStyle loss: student {s['style_loss']:.4g} vs teacher {t['style_loss']:.4g}."
+        )  # fmt: skip
+    report.add(
         "## Distillation quality (student encoder vs the PCA bound), DPST content images",
-        "",
         "Teacher: stylelab's (Caffe q8 VGG-19 x per-channel factors ~ vgg_normalised: exact factors to "
         "relu3_1, estimated at relu4_1); the authors distilled against the exact vgg_normalised, so their "
         "errors here include that teacher mismatch.",
-        "",
-        "| layer | "
-        + " | ".join(
-            f"{n}: relative error `||E Fbar^e - Fbar||^2 / ||Fbar||^2` | {n}: PCA optimum" for n in students
-        )
-        + " |",
-        "|---|" + "---|---|" * len(students),
-    ]
+    )
+    header = ["layer"]
+    for n in students:
+        header += [f"{n}: relative error `||E Fbar^e - Fbar||^2 / ||Fbar||^2`", f"{n}: PCA optimum"]
+    rows = []
     for n in range(4):
-        cells = " | ".join(
-            f"{float(distill_sums[k][n]) / len(stems):.4f} | {float(optimum_sums[k][n]) / len(stems):.4f}"
-            for k in students
-        )
-        lines.append(f"| {VGG_TAPS[n]} | {cells} |")
-    lines += ["", "![content vs style loss](fig6_scatter.svg)"]
+        row = [VGG_TAPS[n]]
+        for k in students:
+            row += [
+                f"{float(distill_sums[k][n]) / len(stems):.4f}",
+                f"{float(optimum_sums[k][n]) / len(stems):.4f}",
+            ]
+        rows.append(row)
+    report.table(header, rows)
     svg = scatter_svg(
         [(name.split(" (")[0], mean[name]["content_loss"], mean[name]["style_loss"]) for name in names],
         "content loss (centred relu4_1, sum of squares)",
         "style loss (covariances relu1_1..relu4_1)",
         title=f"PCA-KD Fig. 6(a)-like: {len(stems)} DPST pairs, longer side <= {args.max_side}",
     )
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(per_pair[0]))
-    writer.writeheader()
-    writer.writerows(per_pair)
-    out = REPO / "reports" / "pcakd"
-    atomic_save_text(out / "fig6.md", "\n".join(lines) + "\n")
-    atomic_save_text(out / "fig6.csv", buffer.getvalue())
-    atomic_save_text(out / "fig6_scatter.svg", svg)
-    print("\n".join(lines))
+    report.figure("fig6_scatter.svg", svg, "content vs style loss")
+    write_dict_csv(REPORTS / "fig6.csv", per_pair)
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":

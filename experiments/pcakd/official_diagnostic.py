@@ -18,49 +18,23 @@ python experiments/pcakd/official_diagnostic.py``.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import math
-import os
 import sys
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from stylelab.bench import device_description
-from stylelab.data import load_image
-from stylelab.methods.pcakd import PCAKD
-from stylelab.methods.pcakd.eigenbases import centre
-from stylelab.methods.pcakd.model import pad_to_multiple, weighted_total
-from stylelab.utils.io import atomic_save_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPORTS, dpst_contents, pairs_root, psnr, random_crops, reconstruct  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def fit_side(image: torch.Tensor, side: int, multiple: int = 16) -> torch.Tensor:
-    """Longer side to ``side`` (bilinear, antialiased), sides rounded down to ``multiple``."""
-    h, w = image.shape[-2:]
-    scale = side / max(h, w)
-    size = (
-        max(multiple, round(h * scale) // multiple * multiple),
-        max(multiple, round(w * scale) // multiple * multiple),
-    )
-    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-
-
-def random_crops(
-    photos: list[torch.Tensor], count: int, size: int, generator: torch.Generator
-) -> torch.Tensor:
-    """``count`` random ``size x size`` crops ``(count, 3, size, size)`` of randomly chosen photos."""
-    crops = []
-    for _ in range(count):
-        photo = photos[int(torch.randint(len(photos), (1,), generator=generator))]
-        top = int(torch.randint(photo.shape[-2] - size + 1, (1,), generator=generator))
-        left = int(torch.randint(photo.shape[-1] - size + 1, (1,), generator=generator))
-        crops.append(photo[..., top : top + size, left : left + size])
-    return torch.cat(crops)
+from stylelab.data import load_image  # noqa: E402
+from stylelab.methods.pcakd import PCAKD  # noqa: E402
+from stylelab.methods.pcakd.eigenbases import centre  # noqa: E402
+from stylelab.methods.pcakd.model import weighted_total  # noqa: E402
+from stylelab.reproduce.cache import write_dict_csv  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
+from stylelab.reproduce.images import fit_longer_side  # noqa: E402
+from stylelab.reproduce.timing import Stopwatch  # noqa: E402
 
 
 @torch.no_grad()
@@ -69,8 +43,7 @@ def evaluate(model: PCAKD, held_out: list[torch.Tensor]) -> dict[str, float]:
     ae, teacher = model.net.autoencoder, model.net.teacher()
     psnrs, errors = [], torch.zeros(4, dtype=torch.float64)
     for image in held_out:
-        rec = ae.reconstruct(pad_to_multiple(image, 8)).clamp(0, 1)
-        psnrs.append(-10 * math.log10(float(((rec - image) ** 2).mean())))
+        psnrs.append(psnr(reconstruct(model, image, 8), image))
         feats, _ = ae.encode(image)
         targets = teacher.features(image, 4)
         for n in range(4):
@@ -139,15 +112,20 @@ def main() -> None:
         "--image-weights", type=float, nargs="+", default=[1.0, 1000.0], help="image-term weights to compare"
     )
     args = parser.parse_args()
-    shared = os.environ.get("STYLELAB_SHARED_DATA")
-    if not shared:
-        sys.exit("set STYLELAB_SHARED_DATA and STYLELAB_WEIGHTS (photos and the teacher's weights)")
+    report = ReportWriter(
+        REPORTS / "official_diagnostic.md",
+        "PCA-KD: our distillation objective at the authors' trained VGG student",
+    )
+    pairs = pairs_root()
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    root = Path(shared) / "images"
-    photos = [fit_side(load_image(p)[None], 256) for p in sorted((root / "content").glob("*.jpg"))]
-    dpst = sorted((root / "photoreal_pairs" / "content").glob("dpst_*.jpg"))[: args.held_out]
-    held_out = [fit_side(load_image(p)[None], 256) for p in dpst]
+    photos = [
+        fit_longer_side(load_image(p)[None], 256, multiple=16)
+        for p in sorted((pairs.parent / "content").glob("*.jpg"))
+    ]
+    held_out = [
+        fit_longer_side(load_image(p)[None], 256, multiple=16) for p in dpst_contents(pairs, args.held_out)
+    ]
     generator = torch.Generator().manual_seed(0)
     probe = random_crops(photos, args.batch, 128, generator)
 
@@ -162,7 +140,7 @@ def main() -> None:
 
     audit = eigenbasis_audit(official, held_out)
     curve: list[dict[str, object]] = []
-    cpu0, wall0 = time.process_time(), time.time()
+    watch = Stopwatch()
     for weight in args.image_weights:
         model = PCAKD(pretrained="official_vgg").train()
         generator = torch.Generator().manual_seed(1)  # the same batches for every weight
@@ -179,7 +157,7 @@ def main() -> None:
                     "image_weight": weight,
                     "stage": stage,
                     "step": step,
-                    "cpu_min": round((time.process_time() - cpu0) / 60, 3),
+                    "cpu_min": round(watch.cpu_s / 60, 3),
                     "objective": objective,
                     **values,
                 }
@@ -199,10 +177,11 @@ def main() -> None:
                     record(f"block {n}", (n - 1) * args.steps + step)
             for p in model.parameters():
                 p.grad = None
-    write_report(args, loss_rows, audit, curve, time.time() - wall0)
+    write_report(report, args, loss_rows, audit, curve, watch.wall_s)
 
 
 def write_report(
+    report: ReportWriter,
     args: argparse.Namespace,
     loss_rows: list[dict[str, object]],
     audit: list[dict[str, object]],
@@ -211,68 +190,83 @@ def write_report(
 ) -> None:
     """``official_diagnostic.md`` and ``.csv`` (the curves)."""
     terms = ["distill", "feature", "image", "perceptual"]
-    lines = [
-        "# PCA-KD: our distillation objective at the authors' trained VGG student",
-        "",
-        f"- device: {device_description(torch.device('cpu'))} (shared 2-core machine); wall {wall:.0f} s",
-        f"- command: `python experiments/pcakd/official_diagnostic.py --steps {args.steps} --lr {args.lr:g} "
-        f"--batch {args.batch} --held-out {args.held_out} --image-weights "
-        f"{' '.join(f'{w:g}' for w in args.image_weights)}`",
+    report.budget = (
+        f"{args.steps} Adam steps per block x {len(args.image_weights)} image weights, 2 threads; "
+        f"short runs {wall:.0f} s wall"
+    )
+    report.add(
+        "- machine: shared 2-core machine\n"
         "- objective: `PCAKDNet.block_losses` = the reference `train_distilled_model.py` term by term "
         "(distillation `MSE(E f_bar^e, F_bar)` with spatially centred features, image MSE, feature MSE of "
         "the previous student feature, perceptual MSE at the teacher's reluN_1; unit weights, Adam 1e-4, "
         "fresh per block, [0, 1] images); teacher: stylelab's (Caffe q8 VGG-19 x per-channel factors)",
-        "",
         f"## 1. The authors' eigenbases ({args.held_out} held-out DPST contents, longer side 256)",
-        "",
-        "| level | E | max abs(E^T E - I) | singular values | max abs entry / Glorot bound | span(E) keeps "
-        "| our top-d PCA keeps | random d-subspace keeps | our teacher vs exact vgg_normalised |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    )
+    rows = []
     for row in audit:
         exact = f"{row['teacher_vs_exact']:.1e}" if "teacher_vs_exact" in row else "n/a (no exact relu4_1)"
-        lines.append(
-            f"| {row['level']} | {row['shape']} | {row['orth_error']:.3g} | {row['singular_range']} | "
-            f"{row['max_entry_over_glorot']:.3f} | {row['capture']:.3f} | {row['pca']:.3f} | "
-            f"{row['random']:.3f} | {exact} |"
+        rows.append(
+            [
+                row["level"],
+                row["shape"],
+                f"{row['orth_error']:.3g}",
+                row["singular_range"],
+                f"{row['max_entry_over_glorot']:.3f}",
+                f"{row['capture']:.3f}",
+                f"{row['pca']:.3f}",
+                f"{row['random']:.3f}",
+                exact,
+            ]
         )
-    lines += [
-        "",
-        f"## 2. Loss terms on one batch ({args.batch} random 128x128 crops of the staged content photos)",
-        "",
-        "| student | block | " + " | ".join(terms) + " |",
-        "|---|---|" + "---|" * len(terms),
-    ]
-    for row in loss_rows:
-        cells = " | ".join(f"{float(row[t]):.4g}" if t in row else "-" for t in terms)  # type: ignore[arg-type]
-        lines.append(f"| {row['student']} | {row['block']} | {cells} |")
-    lines += [
-        "",
+    report.table(
+        [
+            "level",
+            "E",
+            "max abs(E^T E - I)",
+            "singular values",
+            "max abs entry / Glorot bound",
+            "span(E) keeps",
+            "our top-d PCA keeps",
+            "random d-subspace keeps",
+            "our teacher vs exact vgg_normalised",
+        ],
+        rows,
+    )
+    report.add(
+        f"## 2. Loss terms on one batch ({args.batch} random 128x128 crops of the staged content photos)"
+    )
+    report.table(
+        ["student", "block", *terms],
+        [
+            [row["student"], row["block"], *(f"{float(row[t]):.4g}" if t in row else "-" for t in terms)]  # type: ignore[arg-type]
+            for row in loss_rows
+        ],
+    )
+    report.add(
         f"## 3. Short runs from the authors' weights (Adam lr {args.lr:g}, {args.steps} steps per block, "
         "blocks in order, the same batches for every image weight)",
-        "",
         f"Held-out: {args.held_out} DPST contents at longer side 256. objective = the weighted sum over the "
         "four blocks on the batch of section 2; rel_errorN = `||E f_bar^e - F_bar||^2 / ||F_bar||^2` at "
         "reluN_1.",
-        "",
-        "| image weight | stage | Adam steps | CPU minutes | objective | reconstruction PSNR (dB) "
-        "| rel_error1 | rel_error2 | rel_error3 | rel_error4 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in curve:
-        errors = " | ".join(f"{float(row[f'rel_error{n}']):.4f}" for n in range(1, 5))  # type: ignore[arg-type]
-        lines.append(
-            f"| {row['image_weight']:g} | {row['stage']} | {row['step']} | {row['cpu_min']} | "
-            f"{float(row['objective']):.4g} | {float(row['psnr_db']):.2f} | {errors} |"  # type: ignore[arg-type]
-        )
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(curve[0]))
-    writer.writeheader()
-    writer.writerows(curve)
-    out = REPO / "reports" / "pcakd"
-    atomic_save_text(out / "official_diagnostic.md", "\n".join(lines) + "\n")
-    atomic_save_text(out / "official_diagnostic.csv", buffer.getvalue())
-    print("\n".join(lines))
+    )
+    report.table(
+        ["image weight", "stage", "Adam steps", "CPU minutes", "objective", "reconstruction PSNR (dB)"]
+        + [f"rel_error{n}" for n in range(1, 5)],
+        [
+            [
+                f"{row['image_weight']:g}",
+                row["stage"],
+                row["step"],
+                row["cpu_min"],
+                f"{float(row['objective']):.4g}",  # type: ignore[arg-type]
+                f"{float(row['psnr_db']):.2f}",  # type: ignore[arg-type]
+                *(f"{float(row[f'rel_error{n}']):.4f}" for n in range(1, 5)),  # type: ignore[arg-type]
+            ]
+            for row in curve
+        ],
+    )
+    write_dict_csv(REPORTS / "official_diagnostic.csv", curve)
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":

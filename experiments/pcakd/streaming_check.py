@@ -15,14 +15,12 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from stylelab.bench import device_description
-from stylelab.data import load_image
-from stylelab.methods.pcakd import PCAKD
-from stylelab.utils.io import atomic_save_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPORTS, load_pair_image, pairs_root, stretch  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from stylelab.methods.pcakd import PCAKD  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 
 
 def main() -> None:
@@ -30,30 +28,22 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--width", type=int, default=1920)
     args = parser.parse_args()
-    shared = os.environ.get("STYLELAB_SHARED_DATA")
-    if not shared:
-        sys.exit("set STYLELAB_SHARED_DATA")
+    root = pairs_root()
     torch.set_num_threads(2)
-    root = Path(shared) / "images" / "photoreal_pairs"
-    size = (args.height, args.width)
-
-    def read(kind: str) -> torch.Tensor:
-        image = load_image(root / kind / "dpst_01.jpg")[None]
-        return F.interpolate(image, size=size, mode="bilinear", align_corners=False).clamp(0, 1)
-
-    content, style = read("content"), read("style")
-    lines = [
-        f"# PCA-KD: streamed vs whole-image stylisation at {args.width}x{args.height}",
-        "",
-        f"- device: {device_description(torch.device('cpu'))}; load average {os.getloadavg()[0]:.2f} at "
-        "the start",
-        "- content/style: DPST pair 01 resized (bilinear); guided filter off; output clamped to [0, 1]",
-        "- command: `python experiments/pcakd/streaming_check.py "
-        f"--height {args.height} --width {args.width}`",
-        "",
-        "| student | max abs difference | mean abs difference | whole-image s | streamed s |",
-        "|---|---|---|---|---|",
-    ]
+    content, style = (
+        stretch(load_pair_image(root, kind, "dpst_01"), args.height, args.width)
+        for kind in ("content", "style")
+    )
+    report = ReportWriter(
+        REPORTS / "streaming_check.md",
+        f"PCA-KD: streamed vs whole-image stylisation at {args.width}x{args.height}",
+        budget="one whole-image and one streamed call per student, 2 threads",
+    )
+    report.add(
+        f"- load average {os.getloadavg()[0]:.2f} at the start\n"
+        "- content/style: DPST pair 01 resized (bilinear); guided filter off; output clamped to [0, 1]"
+    )
+    rows = []
     for backbone in ("vgg", "mobilenet"):
         model = PCAKD(backbone=backbone, pretrained=f"official_{backbone}").eval()  # type: ignore[arg-type]
         t0 = time.time()
@@ -62,13 +52,20 @@ def main() -> None:
         streamed = model.stylize(content, style, streaming="always")
         t2 = time.time()
         diff = (whole - streamed).abs()
-        lines.append(
-            f"| official {backbone} | {float(diff.max()):.3g} | {float(diff.mean()):.3g} | {t1 - t0:.1f} | "
-            f"{t2 - t1:.1f} |"
+        rows.append(
+            [
+                f"official {backbone}",
+                f"{float(diff.max()):.3g}",
+                f"{float(diff.mean()):.3g}",
+                f"{t1 - t0:.1f}",
+                f"{t2 - t1:.1f}",
+            ]
         )
-        print(lines[-1], flush=True)
-    atomic_save_text(REPO / "reports" / "pcakd" / "streaming_check.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+        print(rows[-1], flush=True)
+    report.table(
+        ["student", "max abs difference", "mean abs difference", "whole-image s", "streamed s"], rows
+    )
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":

@@ -28,8 +28,6 @@ flock /tmp/stylelab-timing.lock python experiments/pcakd/table1.py``.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import resource
@@ -39,15 +37,17 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from stylelab.bench import TimingConfig, device_description, measure
-from stylelab.data import load_image
-from stylelab.methods.pcakd import PCAKD
-from stylelab.metrics import parameter_counts
-from stylelab.utils.io import atomic_save_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPORTS, load_pair_image, stretch  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from stylelab.bench import TimingConfig, device_description, measure  # noqa: E402
+from stylelab.methods.pcakd import PCAKD  # noqa: E402
+from stylelab.metrics import parameter_counts  # noqa: E402
+from stylelab.reproduce.cache import write_dict_csv  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
+from stylelab.reproduce.images import optional_shared_images  # noqa: E402
+
 GIB = 2**30
 RESOLUTIONS = {
     "HD": (720, 1280),
@@ -82,11 +82,10 @@ def build(name: str) -> PCAKD:
 
 def photo_pair() -> tuple[torch.Tensor, torch.Tensor]:
     """A real content/style pair if the shared photos are there, else smooth random images."""
-    shared = os.environ.get("STYLELAB_SHARED_DATA")
-    if shared:
-        root = Path(shared) / "images" / "photoreal_pairs"
-        content = load_image(root / "content" / "dpst_01.jpg")[None]
-        return content, load_image(root / "style" / "dpst_01.jpg")[None]
+    images = optional_shared_images()
+    if images is not None:
+        root = images / "photoreal_pairs"
+        return load_pair_image(root, "content", "dpst_01"), load_pair_image(root, "style", "dpst_01")
     g = torch.Generator().manual_seed(0)
     return torch.rand(1, 3, 64, 96, generator=g), torch.rand(1, 3, 64, 96, generator=g)
 
@@ -96,13 +95,9 @@ def run_cell(name: str, height: int, width: int, warmup: int, repeats: int) -> d
     torch.set_num_threads(2)
     model = build(name)
     content, style = photo_pair()
-
-    def resize(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        return F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
-
     with torch.no_grad():
-        model.stylize(resize(content, 256, 256), resize(style, 256, 256))  # untimed global warm-up
-        c, s = resize(content, height, width), resize(style, height, width)
+        model.stylize(stretch(content, 256, 256), stretch(style, 256, 256))  # untimed global warm-up
+        c, s = stretch(content, height, width), stretch(style, height, width)
         del content, style
         result = measure(
             lambda: model.stylize(c, s),
@@ -212,6 +207,10 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown models {unknown}; choose from {list(MODELS)}")
 
+    report = ReportWriter(
+        REPORTS / "table1.md",
+        "PCA-KD Table 1: size and inference time (this CPU) next to the paper (RTX8000 GPU)",
+    )
     start = time.time()
     load_start = os.getloadavg()
     records: dict[str, dict[str, dict[str, object]]] = {}
@@ -249,10 +248,11 @@ def main() -> None:
                 previous = (h * w, args.cell_timeout_s)
             print(name, label, cell_text(record), f"[{time.time() - start:.0f} s]", flush=True)
     load_end = os.getloadavg()
-    write_reports(args, records, sizes, time.time() - start, load_start, load_end)
+    write_reports(report, args, records, sizes, time.time() - start, load_start, load_end)
 
 
 def write_reports(
+    report: ReportWriter,
     args: argparse.Namespace,
     records: dict[str, dict[str, dict[str, object]]],
     sizes: dict[str, str],
@@ -261,20 +261,15 @@ def write_reports(
     load_end: tuple[float, float, float],
 ) -> None:
     """Write ``table1.md`` (with the targets) and ``table1.csv``."""
-    device = device_description(torch.device("cpu"))
+    report.budget = (
+        f"budgets (s) Ours-VGG {args.budget_s:g}, Ours-Mob {args.mob_budget_s:g}, teacher "
+        f"{args.teacher_budget_s:g}, others {args.other_budget_s:g}; {args.cap_gib:g} GiB per cell; "
+        f"{seconds / 60:.1f} min"
+    )
     lines = [
-        "# PCA-KD Table 1: size and inference time (this CPU) next to the paper (RTX8000 GPU)",
-        "",
-        f"- device: {device}; a **shared** 2-core machine (load "
-        "average "
-        f"{load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end of the run), so absolute seconds "
-        "carry the other users' load; every cell comes from this one run "
-        f"({seconds / 60:.1f} min under `flock /tmp/stylelab-timing.lock`).",
-        "- command: `STYLELAB_WEIGHTS=../shared/data/weights flock /tmp/stylelab-timing.lock python "
-        f"experiments/pcakd/table1.py --budget-s {args.budget_s:g} --mob-budget-s {args.mob_budget_s:g} "
-        f"--other-budget-s {args.other_budget_s:g} "
-        f"--teacher-budget-s {args.teacher_budget_s:g} --cap-gib {args.cap_gib:g} --repeats {args.repeats} "
-        f"--warmup {args.warmup} --teacher-repeats {args.teacher_repeats}`",
+        f"- machine: a **shared** 2-core machine (load average {load_start[0]:.2f} at the start, "
+        f"{load_end[0]:.2f} at the end of the run), so absolute seconds carry the other users' load; every "
+        "cell comes from this one run (under `flock /tmp/stylelab-timing.lock`).",
         "- timed call: full stylisation (`PCAKD.stylize`: encode content + style, ZCA at relu4_1e, each "
         "decoder block + ZCA, clip), batch 1, content and style at the cell's resolution (DPST pair 01 "
         "resized), float32, ZCA eigh in float64, **guided filter off**; students from 4K (3840x2160 pixels) "
@@ -300,20 +295,22 @@ def write_reports(
         "- sizes: students without eigenbases (the paper's 283K/440K convention); Ours-Mob also with them "
         "(the paper's 73K counts the v1-sized eigenbases: 52,742 + 20,096 = 72,838, as in the authors' "
         "checkpoint).",
-        "",
-        "| Model | Size (ours) | Size (paper) | " + " | ".join(RESOLUTIONS) + " |",
-        "|---|---|---|" + "---|" * len(RESOLUTIONS),
     ]
+    report.add("\n".join(lines))
+    rows = []
     for name, per_size in records.items():
         paper_size, paper_times = PAPER[name]
         ours = [cell_text(per_size[label]) for label in RESOLUTIONS]
         theirs = ["OOM" if t is None else f"{t:.2f}" for t in paper_times]
-        cells = " | ".join(f"{o}<br>paper {p}" for o, p in zip(ours, theirs, strict=True))
-        lines.append(f"| {name} | {sizes[name]} | {paper_size} | {cells} |")
-    lines += ["", "## Targets (issue 4, item 6)", ""] + targets(records)
-    atomic_save_text(REPO / "reports" / "pcakd" / "table1.md", "\n".join(lines) + "\n")
-    atomic_save_text(REPO / "reports" / "pcakd" / "table1.csv", to_csv(records, device))
-    print("\n".join(lines))
+        rows.append(
+            [name, sizes[name], paper_size, *(f"{o}<br>paper {p}" for o, p in zip(ours, theirs, strict=True))]
+        )
+    report.table(["Model", "Size (ours)", "Size (paper)", *RESOLUTIONS], rows)
+    report.add("## Targets (issue 4, item 6)", "\n".join(targets(records)))
+    write_dict_csv(
+        REPORTS / "table1.csv", csv_rows(records, device_description(torch.device("cpu"))), CSV_FIELDS
+    )
+    print(report.write().read_text())
 
 
 def targets(records: dict[str, dict[str, dict[str, object]]]) -> list[str]:
@@ -348,21 +345,21 @@ def targets(records: dict[str, dict[str, dict[str, object]]]) -> list[str]:
     return out
 
 
-def to_csv(records: dict[str, dict[str, dict[str, object]]], device: str) -> str:
-    """One line per cell."""
-    buffer = io.StringIO()
-    fields = ["model", "resolution", "height", "width", "status", "median_s", "times_s", "warmup", "repeats"]
-    fields += ["peak_total_bytes", "peak_above_baseline_bytes", "paper_s", "device", "error"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
+CSV_FIELDS = ["model", "resolution", "height", "width", "status", "median_s", "times_s", "warmup", "repeats"]
+CSV_FIELDS += ["peak_total_bytes", "peak_above_baseline_bytes", "paper_s", "device", "error"]
+
+
+def csv_rows(records: dict[str, dict[str, dict[str, object]]], device: str) -> list[dict[str, object]]:
+    """One row per cell (columns :data:`CSV_FIELDS`)."""
+    rows = []
     for name, per_size in records.items():
         for index, (label, (h, w)) in enumerate(RESOLUTIONS.items()):
             record = dict(per_size[label])
             paper = PAPER[name][1][index]
             record.update(model=name, resolution=label, height=h, width=w, device=device)
             record["paper_s"] = "OOM" if paper is None else paper
-            writer.writerow(record)
-    return buffer.getvalue()
+            rows.append(record)
+    return rows
 
 
 if __name__ == "__main__":

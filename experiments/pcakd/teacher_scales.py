@@ -16,34 +16,38 @@ Writes ``stylelab/methods/pcakd/weights/vgg19_normalised_scales.safetensors`` an
 
 from __future__ import annotations
 
-import os
+import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import save
 
-from stylelab.backbones import VGGEncoder
-from stylelab.bench import device_description
-from stylelab.data import ImageFolder, SkimagePhotos, load_image
-from stylelab.methods.pcakd.teacher import SCALES_FILE, VGG_TAPS
-from stylelab.utils.io import atomic_save_bytes, atomic_save_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPORTS  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from stylelab.backbones import VGGEncoder  # noqa: E402
+from stylelab.data import ImageFolder, SkimagePhotos, load_image  # noqa: E402
+from stylelab.data.transforms import resize_shorter  # noqa: E402
+from stylelab.methods.pcakd.teacher import SCALES_FILE, VGG_TAPS  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
+from stylelab.reproduce.images import shared_images  # noqa: E402
+from stylelab.utils.io import atomic_save_bytes  # noqa: E402
 
 
 def photos() -> list[str]:
-    shared = os.environ.get("STYLELAB_SHARED_DATA")
-    if not shared:
-        sys.exit("set STYLELAB_SHARED_DATA (the staged photos are needed)")
-    return ImageFolder(Path(shared) / "images" / "content").paths() + SkimagePhotos().paths()
+    """The staged content photos and every embedded scikit-image photo."""
+    return ImageFolder(shared_images() / "content").paths() + SkimagePhotos().paths()
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args()  # no options; --help describes the run
+    report = ReportWriter(
+        REPORTS / "teacher_scales.md",
+        "PCA-KD teacher: per-channel factors Caffe VGG-19 -> vgg_normalised",
+        budget="one pass over the photos, 2 threads",
+    )
     torch.set_num_threads(2)
-    start = time.time()
     caffe = VGGEncoder("vgg19", weights="vgg19_caffe_q8", last_tap="relu4_1", padding="reflect")
     exact = VGGEncoder("vgg19", weights="vgg19_normalised_r31", last_tap="relu3_1", padding="reflect")
     num = {t: 0.0 for t in VGG_TAPS[:3]}
@@ -51,12 +55,7 @@ def main() -> None:
     mean_sum = {t: 0.0 for t in VGG_TAPS}
     files = photos()
     for path in files:
-        image = load_image(path)[None]
-        h, w = image.shape[-2:]
-        scale = 256 / min(h, w)
-        image = F.interpolate(
-            image, size=(round(h * scale), round(w * scale)), mode="bilinear", antialias=True
-        )
+        image = resize_shorter(load_image(path), 256)[None]
         with torch.no_grad():
             fc = caffe(image, VGG_TAPS)
             fn = exact(image, VGG_TAPS[:3])
@@ -66,18 +65,12 @@ def main() -> None:
                 num[tap] = num[tap] + (fc[tap].double() * fn[tap].double()).sum(dim=(0, 2, 3))
                 den[tap] = den[tap] + (fc[tap].double() ** 2).sum(dim=(0, 2, 3))
     scales: dict[str, torch.Tensor] = {}
-    lines = [
-        "# PCA-KD teacher: per-channel factors Caffe VGG-19 -> vgg_normalised",
-        "",
-        f"- photos: {len(files)} (staged content photos + scikit-image photos), shorter side 256",
-        f"- device: {device_description(torch.device('cpu'))}; run time {time.time() - start:.0f} s",
-        "- relu1_1..relu3_1: exact factors (least squares against the exact vgg_normalised weights);",
-        "  relu4_1: Gatys estimate 1 / mean activation (exact weights not available).",
-        "",
-        "| tap | factor used | Gatys estimate / exact: median | 10th pct | 90th pct "
-        "| normalised mean activation (median) |",
-        "|---|---|---|---|---|---|",
-    ]
+    report.add(
+        f"- photos: {len(files)} (staged content photos + scikit-image photos), shorter side 256\n"
+        "- relu1_1..relu3_1: exact factors (least squares against the exact vgg_normalised weights);\n"
+        "  relu4_1: Gatys estimate 1 / mean activation (exact weights not available)."
+    )
+    rows = []
     for tap in VGG_TAPS:
         mean_act = mean_sum[tap] / len(files)
         gatys = 1.0 / mean_act.clamp_min(1e-6)
@@ -85,22 +78,31 @@ def main() -> None:
             exact_scale = num[tap] / den[tap].clamp_min(1e-12)
             ratio = gatys / exact_scale
             scales[tap] = exact_scale.float()
-            stats = f"{ratio.median():.3f} | {ratio.quantile(0.1):.3f} | {ratio.quantile(0.9):.3f}"
+            stats = [f"{ratio.median():.3f}", f"{ratio.quantile(0.1):.3f}", f"{ratio.quantile(0.9):.3f}"]
             used = "exact"
         else:
             scales[tap] = gatys.float()
-            stats = "n/a | n/a | n/a"
+            stats = ["n/a", "n/a", "n/a"]
             used = "Gatys estimate"
         normalised_mean = (mean_act * scales[tap].double()).median()
-        lines.append(f"| {tap} | {used} | {stats} | {normalised_mean:.3f} |")
-    lines += [
-        "",
-        "The Gatys estimate differs from the exact factor by the ratios above on relu1_1..relu3_1; the",
-        "relu4_1 factors carry an error of that order (the per-channel spread, not a global scale).",
-    ]
+        rows.append([tap, used, *stats, f"{normalised_mean:.3f}"])
+    report.table(
+        [
+            "tap",
+            "factor used",
+            "Gatys estimate / exact: median",
+            "10th pct",
+            "90th pct",
+            "normalised mean activation (median)",
+        ],
+        rows,
+    )
+    report.add(
+        "The Gatys estimate differs from the exact factor by the ratios above on relu1_1..relu3_1; the\n"
+        "relu4_1 factors carry an error of that order (the per-channel spread, not a global scale)."
+    )
     atomic_save_bytes(SCALES_FILE, save({k: v.contiguous() for k, v in scales.items()}))
-    atomic_save_text(REPO / "reports" / "pcakd" / "teacher_scales.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":

@@ -15,23 +15,25 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import os
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from stylelab.bench import device_description
-from stylelab.cli import run_lightning_cli
-from stylelab.data import ImageFolder, load_image
-from stylelab.methods import load_method
-from stylelab.methods.pcakd import PCAKD
-from stylelab.methods.pcakd.model import pad_to_multiple
-from stylelab.methods.pcakd.pretrained import WEIGHTS_DIR, save_student
-from stylelab.metrics import parameter_counts
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, pairs_root, psnr_of_mse, reconstruct  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from stylelab.bench import device_description  # noqa: E402
+from stylelab.cli import run_lightning_cli  # noqa: E402
+from stylelab.data import ImageFolder, load_image  # noqa: E402
+from stylelab.methods import load_method  # noqa: E402
+from stylelab.methods.pcakd import PCAKD  # noqa: E402
+from stylelab.methods.pcakd.pretrained import WEIGHTS_DIR, save_student  # noqa: E402
+from stylelab.metrics import parameter_counts  # noqa: E402
+from stylelab.reproduce.images import SHARED_ENV, fit_longer_side  # noqa: E402
+
 CONFIGS = ["configs/pcakd.yaml", "configs/experiments/pcakd/student_vgg.yaml"]
 
 
@@ -54,16 +56,10 @@ def reconstruction_quality(model: PCAKD, folder: Path, max_side: int = 512) -> d
     """Mean MSE and PSNR of dec(enc(x)) over a folder of photos (longer side ``max_side``)."""
     errors = []
     for path in ImageFolder(folder).paths():
-        image = load_image(path)[None]
-        scale = max_side / max(image.shape[-2:])
-        if scale < 1:
-            size = (round(image.shape[-2] * scale), round(image.shape[-1] * scale))
-            image = torch.nn.functional.interpolate(image, size=size, mode="bilinear", antialias=True)
-        h, w = image.shape[-2:]
-        rec = model.net.autoencoder.reconstruct(pad_to_multiple(image, 16))[..., :h, :w].clamp(0, 1)
-        errors.append(float(((rec - image) ** 2).mean()))
+        image = fit_longer_side(load_image(path)[None], max_side, upscale=False)
+        errors.append(float(((reconstruct(model, image, 16) - image) ** 2).mean()))
     mse = sum(errors) / len(errors)
-    return {"images": len(errors), "mse": mse, "psnr_db": -10 * math.log10(mse)}
+    return {"images": len(errors), "mse": mse, "psnr_db": psnr_of_mse(mse)}
 
 
 def main() -> None:
@@ -94,8 +90,8 @@ def main() -> None:
     train_images = [*data.content_source.paths(), *data.style_source.paths()]
     model.eval()
     seconds = time.time() - start
-    shared = os.environ.get("STYLELAB_SHARED_DATA", str(REPO.parent / "shared" / "data"))
-    quality = reconstruction_quality(model, Path(shared) / "images" / "photoreal_pairs" / "content")
+    pairs = pairs_root(os.environ.get(SHARED_ENV) or REPO.parent / "shared" / "data")
+    quality = reconstruction_quality(model, pairs / "content")
     counts = parameter_counts(model.net.autoencoder, auxiliary=("eigenbases",))
     record = {
         "method": "pcakd",
