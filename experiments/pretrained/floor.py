@@ -11,8 +11,8 @@ through the shipped vgg_normalised encoder and pretrained decoder; metrics of
 
 from __future__ import annotations
 
+import argparse
 import math
-import os
 from pathlib import Path
 
 import torch
@@ -22,23 +22,24 @@ from stylelab.data.image_io import load_image
 from stylelab.methods.adain import AdaIN
 from stylelab.methods.wct import WCT
 from stylelab.metrics.quality import VARIANT, quality_scores, summarise
-from stylelab.utils.io import atomic_save_text
+from stylelab.reproduce.harness import ReportWriter
+from stylelab.reproduce.images import fit_longer_side, shared_images
 
-torch.set_grad_enabled(False)
-ROOT = Path(os.environ["STYLELAB_SHARED_DATA"]) / "images"
 OUT = Path(__file__).resolve().parents[2] / "reports" / "pretrained" / "floor.md"
 
 
 def load(path: Path, longer: int = 512) -> torch.Tensor:
-    image = load_image(path)[None]
-    scale = longer / max(image.shape[-2:])
-    size = (round(image.shape[-2] * scale) // 4 * 4, round(image.shape[-1] * scale) // 4 * 4)
-    return F.interpolate(image, size, mode="bilinear", antialias=True).clamp(0, 1)
+    """``(1, 3, h, w)``: longer side ``longer``, sides multiples of 4."""
+    return fit_longer_side(load_image(path)[None], longer, multiple=4)
 
 
 def main() -> None:
-    photos = sorted((ROOT / "content").iterdir())
-    paintings = sorted((ROOT / "style").iterdir())
+    argparse.ArgumentParser(description=__doc__).parse_args()  # no options; --help describes the run
+    torch.set_grad_enabled(False)
+    root = shared_images()
+    report = ReportWriter(OUT, "Quality floor of the zero-training relu3_1 baselines")
+    photos = sorted((root / "content").iterdir())
+    paintings = sorted((root / "style").iterdir())
     methods = {
         "wct": WCT().eval(),
         "adain (pretrained_r31, no training)": AdaIN(
@@ -59,18 +60,17 @@ def main() -> None:
             style = load(painting)
             for name, method in methods.items():
                 scores[name] += quality_scores(method.stylize(content, style), content, style)
-    lines = [
-        "# Quality floor of the zero-training relu3_1 baselines",
-        "",
-        f"- pairs: {len(photos[::4])} shared photos x {len(paintings[::5])} paintings, longer side 512",
-        f"- metrics: {VARIANT.format(size=256)}",
-        "- weights: vgg_normalised relu3_1 encoder + LinearStyleTransfer's pretrained decoder (both shipped)",
+    pairs = len(photos[::4]) * len(paintings[::5])
+    report.budget = f"zero training; {pairs} pairs, {len(psnr)} reconstructions, default threads"
+    report.add(
+        f"- pairs: {len(photos[::4])} shared photos x {len(paintings[::5])} paintings, longer side 512\n"
+        f"- metrics: {VARIANT.format(size=256)}\n"
+        "- weights: vgg_normalised relu3_1 encoder + LinearStyleTransfer's pretrained decoder "
+        "(both shipped)\n"
         f"- reconstruction PSNR of the pair, {len(psnr)} photos at width 512: "
-        f"mean {sum(psnr) / len(psnr):.2f} dB ({min(psnr):.1f}-{max(psnr):.1f})",
-        "",
-        "| method | SSIM mean (range) | LPIPS mean (range) | style ratio mean (range) | pass |",
-        "|---|---|---|---|---|",
-    ]
+        f"mean {sum(psnr) / len(psnr):.2f} dB ({min(psnr):.1f}-{max(psnr):.1f})"
+    )
+    rows = []
     for name, values in scores.items():
         s = summarise(values)
         lpips = (
@@ -78,13 +78,19 @@ def main() -> None:
             if "lpips_mean" in s
             else "n/a"
         )
-        lines.append(
-            f"| {name} | {s['ssim_mean']:.3f} ({s['ssim_min']:.2f}-{s['ssim_max']:.2f}) | {lpips} | "
-            f"{s['style_ratio_mean']:.3f} ({s['style_ratio_min']:.2f}-{s['style_ratio_max']:.2f}) | "
-            f"{round(s['pass_fraction'] * len(values))}/{len(values)} |"
+        rows.append(
+            [
+                name,
+                f"{s['ssim_mean']:.3f} ({s['ssim_min']:.2f}-{s['ssim_max']:.2f})",
+                lpips,
+                f"{s['style_ratio_mean']:.3f} ({s['style_ratio_min']:.2f}-{s['style_ratio_max']:.2f})",
+                f"{round(s['pass_fraction'] * len(values))}/{len(values)}",
+            ]
         )
-    atomic_save_text(OUT, "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    report.table(
+        ["method", "SSIM mean (range)", "LPIPS mean (range)", "style ratio mean (range)", "pass"], rows
+    )
+    print(report.write().read_text())
 
 
 if __name__ == "__main__":
