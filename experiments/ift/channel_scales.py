@@ -23,9 +23,8 @@ from common import REPORTS  # noqa: E402
 
 from stylelab.backbones import load_weights  # noqa: E402
 from stylelab.methods.ift import IFTNet  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
-from stylelab.reproduce.markdown import markdown_table  # noqa: E402
-from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 BIASES = {
     "relu1_1": ("0.bias", "conv2.bias"),
@@ -38,6 +37,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", default=None)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "channel_scales.md",
+        "Channel scales: mean activations vs the exact vgg_normalised factors",
+        budget="one pass over 41 photos at 256x256, 2 threads",
+    )
     shared = shared_root(args.shared)
     torch.set_num_threads(2)
     caffe, normalised = load_weights("vgg19_caffe_q8"), load_weights("vgg19_normalised_r31")
@@ -54,22 +58,13 @@ def main() -> int:
         rows.append(
             [level, f"{exact.min():.1f} .. {exact.max():.1f}", f"{q[1]:.3f}", f"{q[0]:.3f} .. {q[2]:.3f}"]
         )
-    text = "\n".join(
-        [
-            "# Channel scales: mean activations vs the exact vgg_normalised factors",
-            "",
-            f"{len(photos)} shared photos at 256x256, Caffe VGG-19 (q8), reflection padding.",
-            "",
-            markdown_table(["layer", "exact factor range", "estimate / exact, median", "10 % .. 90 %"], rows),
-            "",
-            "relu4_1 has no exact reference (vgg_normalised is staged only up to relu3_1); the same "
-            "estimator is used there.",
-            "",
-        ]
+    report.add(f"{len(photos)} shared photos at 256x256, Caffe VGG-19 (q8), reflection padding.")
+    report.table(["layer", "exact factor range", "estimate / exact, median", "10 % .. 90 %"], rows)
+    report.add(
+        "relu4_1 has no exact reference (vgg_normalised is staged only up to relu3_1); the same "
+        "estimator is used there."
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    atomic_save_text(REPORTS / "channel_scales.md", text)
-    print(text)
+    print(report.write().read_text())
     return 0
 
 

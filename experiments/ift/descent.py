@@ -23,10 +23,9 @@ from common import MULTI_STYLE_CASES, REPORTS, load_model  # noqa: E402
 
 from stylelab.methods.ift import LEVELS, resolve_levels  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
-from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 TABLES = ("conservative", "reference", "demo")
 
@@ -46,6 +45,11 @@ def main() -> int:
     parser.add_argument("--shared", default=None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "descent.md",
+        "Fixed step 0.01 vs exact line search (15 updates)",
+        budget=f"4 pairs at {'/'.join(map(str, args.sizes))} px, 15 updates per run, 2 threads",
+    )
     shared = shared_root(args.shared)
     torch.set_num_threads(2)
     model, _ = load_model(shared)
@@ -84,9 +88,7 @@ def main() -> int:
         ])  # fmt: skip
     text = "\n".join(
         [
-            "# Fixed step 0.01 vs exact line search (15 updates)",
-            "",
-            f"Device: {machine_description()}. Four photo/painting pairs "
+            "Four photo/painting pairs "
             "(experiments/ift/common.py), content and style at the same size; Caffe VGG-19 (q8) features "
             "in channel-scale units.",
             "",
@@ -109,9 +111,8 @@ def main() -> int:
             "",
         ]
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    atomic_save_text(REPORTS / "descent.md", text)
-    print(text)
+    report.add(text.rstrip("\n")).write()
+    print(report.path.read_text())
     return 0
 
 

@@ -27,7 +27,7 @@ from stylelab.metrics.content_loss import content_loss  # noqa: E402
 from stylelab.metrics.style_loss import style_loss  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
 from stylelab.reproduce.figures import svg_line_plot  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
@@ -46,6 +46,11 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--image-size", type=int, default=256)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "lambda_knob.md",
+        "The lambda knob: content vs style (IFT)",
+        budget=f"features at {args.size} px, images at {args.image_size} px, 15 updates, 2 threads",
+    )
     shared = shared_root(args.shared)
     torch.set_num_threads(2)
     model, description = load_model(shared)
@@ -102,10 +107,6 @@ def main() -> int:
     )
     text = "\n".join(
         [
-            "# The lambda knob: content vs style (IFT)",
-            "",
-            f"Device: {machine_description()}.",
-            "",
             "## Feature level: relu4_1, 15 updates",
             "",
             f"Content and style {args.size}x{args.size}; lambda = m x 25; relative losses as defined in "
@@ -124,10 +125,9 @@ def main() -> int:
             "",
         ]
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    atomic_save_text(REPORTS / "lambda_knob.md", text)
+    report.add(text.rstrip("\n")).write()
     atomic_save_text(REPORTS / "lambda_knob.svg", svg)
-    print(text)
+    print(report.path.read_text())
     return 0
 
 

@@ -32,10 +32,9 @@ from stylelab.methods.ift import resolve_levels  # noqa: E402
 from stylelab.metrics.style_loss import style_loss  # noqa: E402
 from stylelab.ops import adain, zca_transform  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
-from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 LEVELS = ("relu4_1", "relu3_1")
 
@@ -77,6 +76,11 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--image-size", type=int, default=256, help="pipeline (decoded image) resolution")
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "multi_style.md",
+        "Multi-style transfer: styles inside the objective vs linear blending (supplement 4-5)",
+        budget=f"features at {args.size} px, images at {args.image_size} px, 15 updates, 2 threads",
+    )
     shared = shared_root(args.shared)
     torch.set_num_threads(2)
     model, description = load_model(shared)
@@ -146,9 +150,7 @@ def main() -> int:
     summary = [[name, f"{count} / {total_pairs}"] for name, count in wins.items()]
     text = "\n".join(
         [
-            "# Multi-style transfer: styles inside the objective vs linear blending (supplement 4-5)",
-            "",
-            f"Device: {machine_description()}. Content and styles resized to "
+            "Content and styles resized to "
             f"{args.size}x{args.size}; features of the Caffe VGG-19 (q8) in channel-scale (vgg_normalised) "
             "units; IFT: 15 fixed-step updates of 0.01, weights 1/2 and 1/2 (a diverging fixed step is "
             "redone with the line search).",
@@ -178,9 +180,8 @@ def main() -> int:
             "",
         ]
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    atomic_save_text(REPORTS / "multi_style.md", text)
-    print(text)
+    report.add(text.rstrip("\n")).write()
+    print(report.path.read_text())
     return 0
 
 

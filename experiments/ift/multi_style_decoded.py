@@ -39,10 +39,9 @@ from stylelab.methods.ift import IFT, LevelSetting  # noqa: E402
 from stylelab.methods.ift.transform import transform_feature  # noqa: E402
 from stylelab.metrics.quality import VARIANT, quality_scores  # noqa: E402
 from stylelab.ops import adain, zca_transform  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
-from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 #: Four more triples beyond the feature-level report's four (any shared images: nothing is tuned here).
 EXTRA_CASES: tuple[tuple[str, str, str], ...] = (
@@ -99,6 +98,11 @@ def main() -> int:
     parser.add_argument("--shared", default=None)
     parser.add_argument("--max-size", type=int, default=512)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "multi_style_decoded.md",
+        "Multi-style transfer on decoded images: styles in the IFT objective vs linear blends",
+        budget=f"longer side {args.max_size}, no training",
+    )
     shared = shared_root(args.shared)
     set_threads()
     model = IFT(preset="pretrained_r31").eval()
@@ -152,10 +156,6 @@ def main() -> int:
     )
     text = "\n".join(
         [
-            "# Multi-style transfer on decoded images: styles in the IFT objective vs linear blends",
-            "",
-            f"Device: {machine_description()}.",
-            "",
             f"Variant: {model.variant()}. Images loaded as `stylelab stylize --max-size {args.max_size}` "
             "(longer side 512, aspect kept), reflect-padded to multiples of 4. Blends: 1/2 T(A) + 1/2 T(B) "
             "of single-style transformed relu3_1 features (supplement Eq. 30), decoded by the same decoder. "
@@ -187,9 +187,8 @@ def main() -> int:
             "",
         ]
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    atomic_save_text(REPORTS / "multi_style_decoded.md", text)
-    print(text)
+    report.add(text.rstrip("\n")).write()
+    print(report.path.read_text())
     return 0
 
 

@@ -30,10 +30,9 @@ from r31_common import held_out_pairs, load_like_cli, set_threads, short, split 
 from stylelab.data import load_image  # noqa: E402
 from stylelab.methods.ift import IFT  # noqa: E402
 from stylelab.metrics.quality import VARIANT, QualityScores, quality_scores  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
-from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 OUT = REPO / "outputs" / "ift_pretrained_r31_heldout"
 GALLERY_PAIRS = 6
@@ -100,6 +99,11 @@ def main() -> int:
     parser.add_argument("--shared", default=None)
     parser.add_argument("--max-size", type=int, default=512)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "pretrained_r31_floor.md",
+        "IFT `pretrained_r31` on held-out images: the quality floor through the CLI",
+        budget=f"held-out pairs at longer side {args.max_size}, no training",
+    )
     shared = shared_root(args.shared)
     set_threads()
     parts = split(shared)
@@ -152,10 +156,6 @@ def main() -> int:
             )
     text = "\n".join(
         [
-            "# IFT `pretrained_r31` on held-out images: the quality floor through the CLI",
-            "",
-            f"Device: {machine_description()}.",
-            "",
             "Command: `stylelab stylize --method ift --preset pretrained_r31 --max-size "
             f"{args.max_size}` with `STYLELAB_WEIGHTS` unset and `STYLELAB_OFFLINE=1` (shipped weights "
             f"only), one call per photo with its two paintings; {seconds:.0f} s in all for {len(pairs)} "
@@ -179,12 +179,12 @@ def main() -> int:
             "",
         ]
     )
-    atomic_save_text(REPORTS / "pretrained_r31_floor.md", text)
+    report.add(text.rstrip("\n")).write()
     picks = pairs[:: max(1, len(pairs) // GALLERY_PAIRS)][:GALLERY_PAIRS]
     gallery(
         [(c, s, OUT / f"{c.stem}__{s.stem}.png") for c, s in picks], REPORTS / "pretrained_r31_gallery.jpg"
     )
-    print(text)
+    print(report.path.read_text())
     return 0 if torch.isfinite(torch.tensor(ratios)).all() else 1
 
 

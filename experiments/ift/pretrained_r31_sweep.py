@@ -38,7 +38,7 @@ from r31_common import floor_scores, load_like_cli, pad_to, set_threads, short, 
 from stylelab.metrics.quality import SSIM_FLOOR, STYLE_RATIO_CEILING, VARIANT  # noqa: E402
 from stylelab.nn.pretrained_r31 import MULTIPLE_OF, PretrainedR31  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError, ift_transform  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 from stylelab.utils.io import atomic_save_text  # noqa: E402
@@ -75,6 +75,11 @@ def main() -> int:
     parser.add_argument("--shared", default=None)
     parser.add_argument("--max-size", type=int, default=512)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "pretrained_r31_sweep.md",
+        "IFT `pretrained_r31`: choosing lambda, n_upd and the step rule (tuning subset only)",
+        budget=f"tuning subset at longer side {args.max_size}, no training",
+    )
     shared = shared_root(args.shared)
     set_threads()
     parts = split(shared)
@@ -144,9 +149,7 @@ def main() -> int:
     chosen = min((n for n in pool if summary[n]["worst_margin"] >= best_margin - TIE), key=cost)
     text = "\n".join(
         [
-            "# IFT `pretrained_r31`: choosing lambda, n_upd and the step rule (tuning subset only)",
-            "",
-            f"Device: {machine_description()}; the transform times are wall-clock on a shared CPU.",
+            "The transform times are wall-clock on a shared CPU.",
             "",
             "Variant: IFT (supplement Eq. 1-2, uncentred Gram, one round) at relu3_1 of the exact "
             "vgg_normalised encoder (raw features: vgg_normalised is already normalised by mean activations, "
@@ -179,10 +182,9 @@ def main() -> int:
             "",
         ]
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    atomic_save_text(REPORTS / "pretrained_r31_sweep.md", text)
+    report.add(text.rstrip("\n")).write()
     atomic_save_text(REPORTS / "pretrained_r31_sweep.json", json.dumps(records, indent=1) + "\n")
-    print(text)
+    print(report.path.read_text())
     return 0
 
 

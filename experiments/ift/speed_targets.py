@@ -25,10 +25,9 @@ from stylelab.bench import TimingConfig, measure  # noqa: E402
 from stylelab.methods.ift import IFTNet  # noqa: E402
 from stylelab.ops import zca_transform  # noqa: E402
 from stylelab.ops.ift import ift_transform  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
-from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 
 def main() -> int:
@@ -37,6 +36,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "speed_targets.md",
+        "IFT speed targets at relu4_1 (15 updates, lambda 25, fixed step 0.01, float32)",
+        budget=f"{args.repeats} repeats, {args.threads} threads",
+    )
     shared = shared_root(args.shared)
     net = IFTNet("vgg19_caffe_q8").eval()
 
@@ -81,9 +85,7 @@ def main() -> int:
     rows = [[name, f"{seconds * 1e3:.1f}"] for name, seconds in results.items()]
     text = "\n".join(
         [
-            "# IFT speed targets at relu4_1 (15 updates, lambda 25, fixed step 0.01, float32)",
-            "",
-            f"Device: {machine_description()}, shared with other jobs; stylelab.bench.measure, "
+            "Measured on a machine shared with other jobs; stylelab.bench.measure, "
             f"warm-up {config.warmup}, median of {config.repeats}, {args.threads} threads.",
             "Features: relu4_1 of a photo at 512x512 (64x64 positions) and 1024x1024 (128x128), style "
             "painting at 512x512; C = 512; channel-scale units.",
@@ -105,9 +107,8 @@ def main() -> int:
             "",
         ]
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    atomic_save_text(REPORTS / "speed_targets.md", text)
-    print(text)
+    report.add(text.rstrip("\n")).write()
+    print(report.path.read_text())
     return 0
 
 

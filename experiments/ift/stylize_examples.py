@@ -19,9 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CHECKPOINT, REPORTS  # noqa: E402
 
 from stylelab.cli import main as cli  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import shared_root  # noqa: E402
-from stylelab.utils.io import atomic_save_text  # noqa: E402
 
 
 def main() -> int:
@@ -29,6 +28,11 @@ def main() -> int:
     parser.add_argument("--shared", default=None)
     parser.add_argument("--max-size", type=int, default=320)
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "stylize_examples.md",
+        "`stylelab stylize` examples (IFT)",
+        budget=f"one `stylelab stylize` call per example, --max-size {args.max_size}",
+    )
     shared = shared_root(args.shared)
     if not CHECKPOINT.is_file():
         raise SystemExit(f"no checkpoint at {CHECKPOINT}: run experiments/ift/train_decoder.py first")
@@ -65,9 +69,7 @@ def main() -> int:
         ],
     }  # fmt: skip
     lines = [
-        "# `stylelab stylize` examples (IFT)",
-        "",
-        f"Device: {machine_description()}. Decoder: the short CPU-trained checkpoint "
+        "Decoder: the short CPU-trained checkpoint "
         "(configs/experiments/ift/cpu_small.yaml), so these images check the command line, masks and "
         "weights, not the paper's image quality. Paths below are relative to the shared data folder.",
         "",
@@ -82,8 +84,8 @@ def main() -> int:
         )
         lines += [f"## {title}", "", "```bash", shown, "```", "", f"exit code {code}, {seconds:.0f} s", ""]
     lines += ["Outputs: " + ", ".join(f"`images/{p.name}`" for p in sorted(out.glob("*.png"))), ""]
-    atomic_save_text(REPORTS / "stylize_examples.md", "\n".join(lines))
-    print("\n".join(lines))
+    report.add("\n".join(lines).rstrip("\n")).write()
+    print(report.path.read_text())
     return 0
 
 

@@ -28,7 +28,7 @@ from common import REPORTS, load_model  # noqa: E402
 
 from stylelab.bench import TimingConfig, TimingTable, latency  # noqa: E402
 from stylelab.ops.ift import IFTDivergenceError  # noqa: E402
-from stylelab.reproduce.harness import machine_description  # noqa: E402
+from stylelab.reproduce.harness import ReportWriter  # noqa: E402
 from stylelab.reproduce.images import load_resized, shared_root  # noqa: E402
 from stylelab.reproduce.markdown import markdown_table  # noqa: E402
 
@@ -43,6 +43,11 @@ def main() -> int:
     parser.add_argument("--default-sizes", type=int, nargs="*", default=[256, 512, 768, 1024],
                         help="sizes also timed with the default divergence fallback")  # fmt: skip
     args = parser.parse_args()
+    report = ReportWriter(
+        REPORTS / "table1_timing.md",
+        "Supplement Table 1 — IFT seconds per image (n_upd = 15, n_iter = 1)",
+        budget=f"sizes {'/'.join(map(str, args.sizes))}, {args.threads} threads",
+    )
     shared = shared_root(args.shared)
     model, description = load_model(shared)
     photo = shared / "images" / "content" / "newyork.jpg"
@@ -59,9 +64,9 @@ def main() -> int:
 
     model.net.transform_level = timed_transform  # type: ignore[method-assign]
     table = TimingTable(
-        "Supplement Table 1 — IFT seconds per image (n_upd = 15, n_iter = 1)",
+        "",
         notes=[
-            f"Device: {machine_description()}, shared with other jobs while measured; "
+            "Measured on a machine shared with other jobs; "
             "the paper's hardware is not stated (its numbers are GPU-like).",
             "Pipeline: coarse-to-fine, preset photorealistic (lambda 1e4 / 2.5e3 / 2.5e2 / 25 at "
             "relu1_1..relu4_1, 15 fixed-step updates of 0.01 per level), transforms in the C x C matrix "
@@ -144,12 +149,9 @@ def main() -> int:
         "other jobs here, a GPU there). On this CPU the 15 C x C updates per level (C up to 512) are a large "
         "share of the time; the convolutions grow with the image and dominate at 1024.\n"
     )
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    from stylelab.utils.io import atomic_save_text
-
-    atomic_save_text(REPORTS / "table1_timing.md", text)
+    report.add(text.rstrip("\n")).write()
     table.write(REPORTS / "table1_timing.csv")
-    print(text)
+    print(report.path.read_text())
     return 0
 
 
