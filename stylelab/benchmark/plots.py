@@ -45,10 +45,13 @@ def scatter_plot(rows: list[dict[str, Any]], path: Path) -> bool:
         return False
     plt = _pyplot()
     sets = list(dict.fromkeys(r["set"] for r in quality))
+    methods = list(dict.fromkeys(r["method"] for r in quality))
+    palette = plt.get_cmap("tab10")
     figure, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 4.2), squeeze=False)
     for axis, set_name in zip(axes[0], sets, strict=True):
-        for row in (r for r in quality if r["set"] == set_name):
-            axis.scatter(row["gram_ratio"], row["ssim"], s=40)
+        for row in (r for r in quality if r["set"] == set_name):  # one colour per method in every panel
+            colour = palette(methods.index(row["method"]) % palette.N)
+            axis.scatter(row["gram_ratio"], row["ssim"], s=40, color=colour)
             axis.annotate(row["method"], (row["gram_ratio"], row["ssim"]), fontsize=7, xytext=(4, 3),
                           textcoords="offset points")  # fmt: skip
         axis.set_title(f"{set_name}: content preservation vs style loss", fontsize=9)

@@ -77,11 +77,12 @@ def readme_table(results_csv: Path) -> str:
 def readme_block(name: str, dest: Path, command: str, readme_dir: Path) -> str:
     """The text between the README markers: command, table, links and the grid image."""
     relative = Path(*dest.resolve().relative_to(readme_dir.resolve()).parts)
+    figures = [f"[{n}]({relative}/{n}.png)" for n in ("scatter", "latency") if (dest / f"{n}.png").is_file()]
     return "\n".join(
         [
             f"Made by `{command}`; full table with every metric's variant, device and commit: "
-            f"[{relative}/results.md]({relative}/results.md); "
-            f"[scatter]({relative}/scatter.png), [latency]({relative}/latency.png).",
+            f"[{relative}/results.md]({relative}/results.md)"
+            + (f"; {', '.join(figures)}." if figures else "."),
             "",
             readme_table(dest / "results.csv"),
             "",
