@@ -8,7 +8,8 @@ The split is fixed in code (not random) so that every recipe, test and report us
   (contents and style photos) and the scikit-image photos embedded with scikit-image;
 * **training paintings**: the other 18 paintings.
 
-Images live in ``$STYLELAB_SHARED_DATA/images`` (``../shared/data`` beside the checkout by default).
+Images live in ``$STYLELAB_SHARED_DATA/images`` (the Makefile sets the variable when a ``shared/data``
+folder sits beside the checkout; the package itself assumes no path).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ Part = Literal["train", "held_out"]
 
 
 def shared_images(shared: str | os.PathLike[str] | None = None) -> Path:
-    """``<shared data>/images``: the argument, ``$STYLELAB_SHARED_DATA`` or ``../shared/data``.
+    """``<shared data>/images``: the argument, else ``$STYLELAB_SHARED_DATA``.
 
     Raises:
         FileNotFoundError: The folder does not exist (says where it looked and how to fix it).
@@ -57,13 +58,13 @@ def shared_images(shared: str | os.PathLike[str] | None = None) -> Path:
     candidates = [Path(shared)] if shared else []
     if os.environ.get(SHARED_ENV):
         candidates.append(Path(os.environ[SHARED_ENV]))
-    candidates.append(Path.cwd().parent / "shared" / "data")
     for root in candidates:
         if (root / "images" / "style").is_dir():
             return root / "images"
-    looked = ", ".join(str(c / "images") for c in candidates)
+    looked = ", ".join(str(c / "images") for c in candidates) or f"nowhere: {SHARED_ENV} is not set"
     raise FileNotFoundError(
-        f"the shared images were not found (looked in {looked}); set {SHARED_ENV} to the shared data folder"
+        f"the shared images were not found (looked in {looked}); set {SHARED_ENV} to the shared data folder "
+        "(the one holding images/style, images/content, images/photoreal_pairs)"
     )
 
 
@@ -103,7 +104,7 @@ class ZooSplit(ImageSource):
     Args:
         kind: ``"photos"`` or ``"paintings"``.
         part: ``"train"`` (default) or ``"held_out"``.
-        shared: Shared data folder (default: ``$STYLELAB_SHARED_DATA`` or ``../shared/data``).
+        shared: Shared data folder (default: ``$STYLELAB_SHARED_DATA``).
         names: Keep only these file names (e.g. StyleBank's few styles), in this order.
     """
 

@@ -32,6 +32,12 @@ def test_missing_shared_data_names_where_it_looked(tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match="STYLELAB_SHARED_DATA"):
         split_files("photos", "train")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")  # ../shared/data beside the working folder is not looked at
+    (tmp_path / "shared" / "data" / "images" / "style").mkdir(parents=True)
+    monkeypatch.delenv("STYLELAB_SHARED_DATA")
+    with pytest.raises(FileNotFoundError, match="nowhere: STYLELAB_SHARED_DATA is not set"):
+        split_files("photos", "train")
 
 
 def _row(ssim: float, ratio: float, lpips: float | None = 0.3) -> dict[str, object]:
