@@ -10,9 +10,7 @@ say how many; ``note`` holds the marks (the first one per distinct reason, with 
 from __future__ import annotations
 
 import csv
-import datetime
 import io
-import subprocess
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 from stylelab.benchmark.config import BenchmarkConfig
 from stylelab.benchmark.metrics import VARIANTS, metric_columns
+from stylelab.reproduce.header import ReportHeader, format_header, git_commit, utc_now
 from stylelab.utils.io import atomic_save_text
 
 BASE_COLUMNS = ("kind", "method", "set", "resolution", "weights", "budget", "n_ok", "n_cells")
@@ -108,36 +107,30 @@ def to_csv(rows: list[dict[str, Any]], header: list[str]) -> str:
     return buffer.getvalue()
 
 
-def git_commit() -> str:
-    """``git rev-parse --short HEAD`` (``+dirty`` when tracked files changed), or ``"unknown"``."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
-
-
 def _cell(value: Any, mark: str = "n/a") -> str:
     if value is None or value == "":
         return mark
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def to_markdown(rows: list[dict[str, Any]], config: BenchmarkConfig, device: str) -> str:
-    """``results.md``: header (variants, sizes, device, commit, date), a quality table per set, latency."""
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def to_markdown(
+    rows: list[dict[str, Any]],
+    config: BenchmarkConfig,
+    device: str,
+    budget: str | None = None,
+    command: str | None = None,
+) -> str:
+    """``results.md``: canonical header, variants and sizes, a quality table per set, latency.
+
+    The header is the reports' canonical one (:mod:`stylelab.reproduce.header`: date, device, commit,
+    budget, command), so ``reports/README.md`` reads it like every other report.
+    """
+    header = ReportHeader(utc_now(), device, git_commit() or "unknown", budget, command)
     lines = [
         f"# Benchmark `{config.name}`",
         "",
-        f"- date: {now}; commit: {git_commit()}; device: {device}; workers: {config.workers}",
+        format_header(header),
+        f"- workers: {config.workers}",
         "- quality cells computed at commit(s): "
         + (", ".join(sorted({c for r in rows for c in r.get("commits", [])})) or "-"),
         f"- images: stylised with the longer side at most {config.max_size or 'native'} px; metrics at "
@@ -186,7 +179,24 @@ def to_markdown(rows: list[dict[str, Any]], config: BenchmarkConfig, device: str
     return "\n".join(lines)
 
 
-def write_tables(rows: list[dict[str, Any]], config: BenchmarkConfig, output: Path, device: str) -> None:
-    """Write ``results.csv`` and ``results.md`` atomically."""
+def write_tables(
+    rows: list[dict[str, Any]],
+    config: BenchmarkConfig,
+    output: Path,
+    device: str,
+    budget: str | None = None,
+    command: str | None = None,
+) -> None:
+    """Write ``results.csv`` and ``results.md`` atomically (``budget``, ``command``: header fields)."""
     atomic_save_text(output / "results.csv", to_csv(rows, columns(config)))
-    atomic_save_text(output / "results.md", to_markdown(rows, config, device))
+    atomic_save_text(output / "results.md", to_markdown(rows, config, device, budget, command))
+
+
+def cells_budget(records: Sequence[dict[str, Any]], workers: int) -> str:
+    """What a run took: cell counts and the summed per-cell seconds over every (resumed) run."""
+    quality = [r for r in records if r.get("kind") == "quality"]
+    seconds = sum(float(r.get("seconds") or 0.0) for r in quality)
+    return (
+        f"{len(quality)} quality cells ({seconds / 60:.1f} min of stylisation and metrics summed over "
+        f"cells and resumed runs), {len(records) - len(quality)} latency cells; {workers} worker(s)"
+    )

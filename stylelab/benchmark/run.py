@@ -19,7 +19,7 @@ from stylelab.bench import device_description
 from stylelab.benchmark.artfid import ArtInception, art_fid, resolve_inception
 from stylelab.benchmark.config import BenchmarkConfig
 from stylelab.benchmark.plots import image_grid, latency_plot, scatter_plot
-from stylelab.benchmark.report import latency_row, quality_row, shorten, write_tables
+from stylelab.benchmark.report import cells_budget, latency_row, quality_row, shorten, write_tables
 from stylelab.benchmark.runner import (
     MethodCache,
     Pairs,
@@ -34,13 +34,16 @@ from stylelab.benchmark.sets import load_rgb
 from stylelab.benchmark.store import Cell, CellStore, slug
 
 
-def run_benchmark(config: BenchmarkConfig, retry_marked: bool = False, progress: bool = True) -> Path:
+def run_benchmark(
+    config: BenchmarkConfig, retry_marked: bool = False, progress: bool = True, command: str | None = None
+) -> Path:
     """Run (or resume) ``config``; returns the output folder.
 
     Args:
         config: The benchmark.
         retry_marked: Also rerun cells stored with a mark (e.g. after a missing zoo file appeared).
         progress: Show progress bars (cells done and left).
+        command: The command line, for the report header.
     """
     config = resolve_workers(config)
     output = config.output_dir()
@@ -59,7 +62,9 @@ def run_benchmark(config: BenchmarkConfig, retry_marked: bool = False, progress:
         for cell in tqdm(latency_todo, desc="latency cells", unit="cell", disable=not progress):
             store.save(cell, run_latency_cell(cell, methods.get(cell.method), config))
     rows = collect_rows(config, pairs, missing_sets, store)
-    write_tables(rows, config, output, device_description(torch.device(worker_device(config, 0))))
+    records = [r for r in (store.load(c) for c in cells) if r is not None]
+    device = device_description(torch.device(worker_device(config, 0)))
+    write_tables(rows, config, output, device, cells_budget(records, config.workers), command)
     scatter_plot(rows, output / "scatter.png")
     latency_plot(rows, output / "latency.png")
     write_grid(config, pairs, store, output / "grid.jpg")

@@ -142,12 +142,12 @@ def run_quality_cells(
     """Run quality cells in this process (also the entry point of a worker process)."""
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    from stylelab.benchmark.report import git_commit
+    from stylelab.reproduce.header import git_commit
 
     store = CellStore(store_root)
     pairs, _ = build_pairs(config)
     methods = MethodCache(config, device or config.device)
-    commit = git_commit()
+    commit = git_commit() or "unknown"
     for cell in cells:
         pair = pairs[cell.set_name][cell.pair_index]
         run_quality_cell(cell, pair, methods.get(cell.method), config, store, commit)

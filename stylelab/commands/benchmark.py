@@ -88,6 +88,16 @@ def run_benchmark(ns: argparse.Namespace) -> TimingTable:
     return table
 
 
+def _command_line(ns: argparse.Namespace) -> str:
+    """The ``stylelab benchmark --config ...`` line that reproduces this run (for headers and the README)."""
+    import shlex
+
+    argv = ["stylelab", "benchmark", "--config", ns.config]
+    for flag, value in (("--workers", ns.workers), ("--output", ns.output), ("--device", ns.device)):
+        argv += [flag, str(value)] if value is not None else []
+    return shlex.join([*argv, *(["--publish", ns.publish] if ns.publish else [])])
+
+
 def _run_config(ns: argparse.Namespace) -> int:
     from stylelab.benchmark.config import ConfigError, load_config
     from stylelab.benchmark.run import run_benchmark as run_quality_benchmark
@@ -96,17 +106,14 @@ def _run_config(ns: argparse.Namespace) -> int:
         config = load_config(ns.config, workers=ns.workers, output=ns.output, device=ns.device)
     except (ConfigError, FileNotFoundError) as error:
         raise SystemExit(f"stylelab benchmark: {error}") from None
-    output = run_quality_benchmark(config, retry_marked=ns.retry_marked, progress=not ns.no_progress)
+    command = _command_line(ns)
+    output = run_quality_benchmark(
+        config, retry_marked=ns.retry_marked, progress=not ns.no_progress, command=command
+    )
     print((output / "results.md").read_text())
     if ns.publish:
-        import shlex
-
         from stylelab.benchmark.publish import publish
 
-        argv = ["stylelab", "benchmark", "--config", ns.config]
-        for flag, value in (("--workers", ns.workers), ("--output", ns.output), ("--device", ns.device)):
-            argv += [flag, str(value)] if value is not None else []
-        command = shlex.join([*argv, "--publish", ns.publish])
         for path in publish(output, Path(ns.publish), config.name, command, readme=Path("README.md")):
             print(f"published {path}")
     return 0

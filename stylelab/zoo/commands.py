@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -161,17 +160,6 @@ def print_floor(name: str, summary: dict[str, Any], rows: list[dict[str, Any]]) 
         )
 
 
-def _git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head.strip() + (" (+ uncommitted changes)" if dirty else "")
-
-
 def train_entry(
     entry: ZooEntry,
     extra: list[str],
@@ -193,6 +181,7 @@ def train_entry(
     from stylelab.backbones.weights import sha256_of
     from stylelab.bench import device_description
     from stylelab.cli import run_lightning_cli
+    from stylelab.reproduce.header import git_commit
     from stylelab.zoo.checkpoint import export_zoo_checkpoint
 
     config = Path(entry.config)
@@ -241,7 +230,7 @@ def train_entry(
         "wall_s": round(wall, 1),
         "runs": ledger["runs"],
         "machine": device,
-        "commit": _git_commit(),
+        "commit": git_commit() or "unknown (not a git checkout)",
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "exported": exported | {"precision": precision},
         "budget": f"{int(checkpoint.get('global_step', 0))} steps, {wall / 60:.0f} min wall on {device}",

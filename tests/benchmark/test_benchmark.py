@@ -16,6 +16,7 @@ from stylelab.benchmark.publish import markers, update_readme
 from stylelab.benchmark.run import run_benchmark
 from stylelab.cli import main
 from stylelab.data.image_io import load_image, save_image
+from stylelab.reproduce.header import parse_header
 
 ADAIN = {"name": "adain", "args": ["--decoder", "pretrained_r31"], "label": "adain"}
 
@@ -100,6 +101,10 @@ def test_a_run_writes_every_output_and_marks_missing_weights(
     assert [r["resolution"] for r in latency] == ["32x32", "32x32"] and float(latency[0]["latency_s"]) > 0
     markdown = (output / "results.md").read_text()
     assert "commit:" in markdown and "device: CPU" in markdown and "SSIM of output to content" in markdown
+    header = parse_header(markdown)  # the reports' canonical header: reports/README.md reads it
+    assert header.missing() == [] and header.device.startswith("CPU")
+    assert header.command == f"stylelab benchmark --config {path} --publish reports/tiny"
+    assert header.budget.startswith("4 quality cells (") and "2 latency cells; 1 worker(s)" in header.budget
     # --publish: summary files copied (not the cells), the README block replaced, the rest kept
     published = sorted(p.name for p in Path("reports/tiny").iterdir())
     assert published == ["grid.jpg", "latency.png", "results.csv", "results.md", "scatter.png"]
