@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import inspect
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,34 +74,11 @@ def _zoo_budget(name: str) -> str:
     return "see zoo record" if record else "-"
 
 
-@contextlib.contextmanager
-def _recording_zoo_loads(loaded: list[str]) -> Iterator[None]:
-    """Record the files :func:`stylelab.zoo.checkpoint.load_zoo_checkpoint` reads inside the block.
-
-    ``from_stylize_options`` of a method may load a zoo file or fall back to other weights without
-    saying so; the benchmark needs to know which happened to label the row.
-    """
-    import stylelab.zoo.checkpoint as zoo_checkpoint
-
-    original = zoo_checkpoint.load_zoo_checkpoint
-
-    def recording(path: Any, **overrides: Any) -> Any:
-        model = original(path, **overrides)
-        loaded.append(str(path))
-        return model
-
-    zoo_checkpoint.load_zoo_checkpoint = recording  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        zoo_checkpoint.load_zoo_checkpoint = original  # type: ignore[assignment]
-
-
-def _default_source(name: str, options: argparse.Namespace, zoo_files: list[str]) -> tuple[str, str]:
-    """``(weights, budget)`` of what ``from_stylize_options`` built (``zoo_files``: zoo files it read)."""
+def _default_source(name: str, options: argparse.Namespace, zoo_file: Path | None) -> tuple[str, str]:
+    """``(weights, budget)`` of what ``from_stylize_options`` built (``zoo_file``: the zoo file it read)."""
     decoder = getattr(options, "decoder", None)
-    if zoo_files:
-        return f"zoo: {Path(zoo_files[-1]).name}", _zoo_budget(name)
+    if zoo_file is not None:
+        return f"zoo: {zoo_file.name}", _zoo_budget(name)
     if name == "pcakd":
         student = getattr(options, "student", "") or ""
         if student.startswith("official"):
@@ -150,11 +126,9 @@ class BenchMethod:
             else:
                 cls = method_class(str(entry.name))
                 options = self._parse(cls, entry.args)
-                zoo_files: list[str] = []
-                # fallback notes go into the label
-                with contextlib.redirect_stderr(io.StringIO()), _recording_zoo_loads(zoo_files):
+                with contextlib.redirect_stderr(io.StringIO()):  # fallback notes go into the label
                     self.model = cls.from_stylize_options(options)
-                weights, budget = _default_source(cls.method_name, options, zoo_files)
+                weights, budget = _default_source(cls.method_name, options, self.model.zoo_file)
             self.model = self.model.to(device).eval()
             self.kwargs = stylize_kwargs(self.model, options)
         except MethodUnavailable:

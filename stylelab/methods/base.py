@@ -41,9 +41,14 @@ class StyleTransferMethod(L.LightningModule):
             names the step and every loss term) or ``"skip"`` (drop that batch's update; after
             ``max_nonfinite`` consecutive skips it raises anyway).
         max_nonfinite: Consecutive non-finite steps tolerated with ``"skip"``.
+
+    Attributes:
+        zoo_file: The model-zoo file the weights were loaded from (set by
+            :func:`stylelab.zoo.checkpoint.load_zoo_checkpoint`), else ``None``.
     """
 
     method_name: ClassVar[str] = ""
+    zoo_file: Path | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

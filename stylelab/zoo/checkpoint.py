@@ -134,5 +134,6 @@ def load_zoo_checkpoint(path: str | os.PathLike[str], **overrides: Any) -> Style
                 f"{path}: {key} has shape {tuple(value.shape)}, expected {tuple(reference[key].shape)}"
             )
     model.load_state_dict({k: v.to(reference[k].dtype) for k, v in stored.items()}, strict=False)
+    model.zoo_file = Path(path)  # provenance for tables (stylelab.benchmark labels the row "zoo")
     model.eval()
     return model

@@ -54,6 +54,7 @@ def test_round_trip_reproduces_outputs(
     path = tmp_path / "adain.safetensors"
     export_zoo_checkpoint(ckpt, path, precision=precision)
     loaded = load_zoo_checkpoint(path)
+    assert loaded.zoo_file == path and model.zoo_file is None  # provenance for benchmark rows
     content, style = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
     expected, got = model.stylize(content, style), loaded.stylize(content, style)
     assert (expected - got).abs().max().item() <= tolerance
